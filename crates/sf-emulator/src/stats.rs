@@ -1,0 +1,85 @@
+//! Call counters that tests and benchmarks read to see what the connector did.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+/// The kinds of request the emulator counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallKind {
+    Token,
+    Versions,
+    Resources,
+    Limits,
+    GlobalDescribe,
+    Describe,
+    Read,
+    Insert,
+    SingleUpsert,
+    CollectionsUpsert,
+    Other,
+}
+
+/// A snapshot of the counters.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Stats {
+    /// Requests per kind, including refused ones (bad token, faults, errors).
+    pub calls: BTreeMap<CallKind, u64>,
+    /// Number of records in each collections upsert request that was processed.
+    pub collections_batch_sizes: Vec<usize>,
+    /// Calls counted against the allocation.
+    pub api_usage: u64,
+    pub api_allocation: u64,
+}
+
+impl Stats {
+    pub fn calls_of(&self, kind: CallKind) -> u64 {
+        self.calls.get(&kind).copied().unwrap_or(0)
+    }
+
+    /// Records sent through collections upserts, summed.
+    pub fn collections_records(&self) -> usize {
+        self.collections_batch_sizes.iter().sum()
+    }
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct StatsRecorder {
+    counters: Mutex<Counters>,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    calls: BTreeMap<CallKind, u64>,
+    collections_batch_sizes: Vec<usize>,
+}
+
+impl StatsRecorder {
+    pub(crate) fn count(&self, kind: CallKind) {
+        *self.lock().calls.entry(kind).or_default() += 1;
+    }
+
+    pub(crate) fn record_batch(&self, size: usize) {
+        self.lock().collections_batch_sizes.push(size);
+    }
+
+    pub(crate) fn snapshot(&self, api_usage: u64, api_allocation: u64) -> Stats {
+        let counters = self.lock();
+        Stats {
+            calls: counters.calls.clone(),
+            collections_batch_sizes: counters.collections_batch_sizes.clone(),
+            api_usage,
+            api_allocation,
+        }
+    }
+
+    pub(crate) fn reset(&self) {
+        *self.lock() = Counters::default();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Counters> {
+        self.counters.lock().expect("stats lock poisoned")
+    }
+}

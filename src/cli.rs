@@ -1,0 +1,256 @@
+//! The `strexforce` command line. Every setting can also come from the environment (or a
+//! `.env` file); `.env.example` lists them with their defaults.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use secrecy::SecretString;
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+use crate::forward::NumberingPlan;
+use crate::mapping::MappingSettings;
+use crate::salesforce::SalesforceConfig;
+use crate::server::{DEFAULT_BODY_LIMIT, ServeConfig};
+use crate::store::{PoolSettings, Store};
+use crate::sync::{Backoff, SyncSettings};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "strexforce",
+    version,
+    about = "StrexConnect forwards into Salesforce"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Receive forwards and sync them to Salesforce.
+    Serve(Box<ServeArgs>),
+    /// Apply database migrations and exit.
+    Migrate(DatabaseArgs),
+    /// Run everything locally against the Salesforce emulator with the sample forwards.
+    Demo(crate::demo::DemoArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// Postgres connection URL.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: String,
+    /// Largest number of connections in the pool.
+    #[arg(long, env = "STREXFORCE_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    pub db_max_connections: u32,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Address to listen on for forwards.
+    #[arg(long, env = "STREXFORCE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    #[command(flatten)]
+    pub mappings: MappingArgs,
+    #[command(flatten)]
+    pub salesforce: SalesforceArgs,
+    #[command(flatten)]
+    pub sync: SyncArgs,
+    /// Largest forward body accepted, in bytes.
+    #[arg(long, env = "STREXFORCE_BODY_LIMIT", default_value_t = DEFAULT_BODY_LIMIT)]
+    pub body_limit: usize,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct MappingArgs {
+    /// Folder holding the mapping files.
+    #[arg(
+        long = "mappings",
+        env = "STREXFORCE_MAPPINGS_DIR",
+        default_value = "mappings"
+    )]
+    pub mappings_dir: PathBuf,
+    /// Country calling code given to national numbers without one.
+    #[arg(long, env = "STREXFORCE_DEFAULT_COUNTRY_CODE", default_value = "47")]
+    pub default_country_code: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SalesforceArgs {
+    /// The org's login URL; for the client-credentials flow its My Domain URL.
+    #[arg(long, env = "SF_LOGIN_URL")]
+    pub sf_login_url: Url,
+    /// The Connected App's consumer key.
+    #[arg(long, env = "SF_CLIENT_ID")]
+    pub sf_client_id: String,
+    /// The Connected App's consumer secret.
+    #[arg(long, env = "SF_CLIENT_SECRET", hide_env_values = true, value_parser = secret)]
+    pub sf_client_secret: SecretString,
+    /// REST API version.
+    #[arg(long, env = "SF_API_VERSION", default_value = "66.0")]
+    pub sf_api_version: String,
+    /// Timeout of one Salesforce request, in seconds.
+    #[arg(long, env = "SF_REQUEST_TIMEOUT_SECS", default_value_t = 60)]
+    pub sf_request_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SyncArgs {
+    /// Sync workers in this process.
+    #[arg(long, env = "STREXFORCE_SYNC_WORKERS", default_value_t = 2)]
+    pub sync_workers: usize,
+    /// Records per sObject Collections request (at most 200).
+    #[arg(long, env = "STREXFORCE_SYNC_BATCH_SIZE", default_value_t = 200,
+          value_parser = clap::value_parser!(u16).range(1..=200))]
+    pub sync_batch_size: u16,
+    /// How often idle workers look for rows that became due, in milliseconds.
+    #[arg(long, env = "STREXFORCE_SYNC_POLL_INTERVAL_MS", default_value_t = 500)]
+    pub sync_poll_interval_ms: u64,
+    /// How long a worker's claim on a row lasts, in seconds.
+    #[arg(long, env = "STREXFORCE_SYNC_LEASE_SECS", default_value_t = 120)]
+    pub sync_lease_secs: u64,
+    /// Rows still failing transiently after this many hours become dead.
+    #[arg(long, env = "STREXFORCE_SYNC_MAX_AGE_HOURS", default_value_t = 72)]
+    pub sync_max_age_hours: u64,
+}
+
+fn secret(text: &str) -> Result<SecretString, String> {
+    Ok(SecretString::from(text.to_owned()))
+}
+
+impl ServeArgs {
+    pub fn config(&self) -> ServeConfig {
+        ServeConfig {
+            database_url: self.database.database_url.clone(),
+            pool: self.database.pool(),
+            mappings_dir: self.mappings.mappings_dir.clone(),
+            mapping_settings: self.mappings.settings(),
+            salesforce: self.salesforce.config(),
+            sync: self.sync.settings(),
+            body_limit: self.body_limit,
+        }
+    }
+}
+
+impl DatabaseArgs {
+    pub fn pool(&self) -> PoolSettings {
+        PoolSettings {
+            max_connections: self.db_max_connections,
+            ..PoolSettings::default()
+        }
+    }
+}
+
+impl MappingArgs {
+    pub fn settings(&self) -> MappingSettings {
+        MappingSettings {
+            numbering_plan: NumberingPlan {
+                country_code: self.default_country_code.trim_start_matches('+').to_owned(),
+                ..NumberingPlan::default()
+            },
+        }
+    }
+}
+
+impl SalesforceArgs {
+    pub fn config(&self) -> SalesforceConfig {
+        SalesforceConfig {
+            login_url: self.sf_login_url.clone(),
+            client_id: self.sf_client_id.clone(),
+            client_secret: self.sf_client_secret.clone(),
+            api_version: self.sf_api_version.trim_start_matches('v').to_owned(),
+            request_timeout: Duration::from_secs(self.sf_request_timeout_secs),
+        }
+    }
+}
+
+impl SyncArgs {
+    pub fn settings(&self) -> SyncSettings {
+        SyncSettings {
+            workers: self.sync_workers,
+            batch_size: usize::from(self.sync_batch_size),
+            poll_interval: Duration::from_millis(self.sync_poll_interval_ms),
+            lease: Duration::from_secs(self.sync_lease_secs),
+            backoff: Backoff::default(),
+            max_age: Duration::from_secs(self.sync_max_age_hours * 3600),
+        }
+    }
+}
+
+/// Parses the command line and runs the command.
+pub fn main() -> ExitCode {
+    // A missing .env file is normal; settings then come from the environment alone.
+    let _ = dotenvy::dotenv();
+    let cli = Cli::parse();
+    crate::telemetry::init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Serve(args) => serve(args).await,
+        Command::Migrate(args) => migrate(args).await,
+        Command::Demo(args) => crate::demo::run(args).await,
+    }
+}
+
+async fn serve(args: Box<ServeArgs>) -> anyhow::Result<ExitCode> {
+    let listener = tokio::net::TcpListener::bind(args.listen).await?;
+    let shutdown = CancellationToken::new();
+    let service = crate::server::start(args.config(), listener, shutdown.clone()).await?;
+    tokio::spawn(cancel_on_signal(shutdown));
+    service.wait().await?;
+    tracing::info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn migrate(args: DatabaseArgs) -> anyhow::Result<ExitCode> {
+    let store = Store::connect(&args.database_url, &args.pool()).await?;
+    store.migrate().await?;
+    println!("database is up to date");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Cancels on SIGTERM (what orchestrators send) or Ctrl-C.
+async fn cancel_on_signal(shutdown: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+    tracing::info!("shutting down: intake stops, workers finish the batch they are sending");
+    shutdown.cancel();
+}

@@ -1,0 +1,240 @@
+//! Declarative YAML mappings from Strex forwards to Salesforce upserts.
+//!
+//! A mapping set is every `*.yaml` file directly inside the mappings folder. It is loaded and
+//! compiled as a whole, so that a set is either entirely valid or not used at all.
+
+mod compile;
+pub mod condition;
+pub mod context;
+mod filters;
+mod model;
+mod plan;
+mod template;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+pub use model::Operation;
+pub use plan::{Plan, PlanError, PlannedUpsert};
+
+use crate::forward::{Forward, NumberingPlan};
+use compile::CompiledMapping;
+use template::Templates;
+
+/// One problem in a mapping file, with its position when known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issue {
+    pub file: Option<PathBuf>,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl Issue {
+    pub(crate) fn at(location: &serde_saphyr::Location, message: impl Into<String>) -> Issue {
+        Issue {
+            file: None,
+            line: location.line() as usize,
+            column: location.column() as usize,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Issue {
+    /// `file:line:column: message`, the form editors and terminals turn into links.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(file) = &self.file {
+            write!(f, "{}:", file.display())?;
+        }
+        write!(f, "{}:{}: {}", self.line, self.column, self.message)
+    }
+}
+
+/// Problems found while compiling one file.
+pub(crate) type IssueSink = Vec<Issue>;
+
+/// The mapping set could not be loaded; every problem found is listed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct LoadError {
+    pub issues: Vec<Issue>,
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let lines: Vec<String> = self.issues.iter().map(Issue::to_string).collect();
+        write!(f, "{}", lines.join("\n"))
+    }
+}
+
+/// Settings that change how values are rendered.
+#[derive(Debug, Clone, Default)]
+pub struct MappingSettings {
+    pub numbering_plan: NumberingPlan,
+}
+
+/// A mapping file's name and text.
+#[derive(Debug, Clone)]
+pub struct MappingSource {
+    pub path: PathBuf,
+    pub text: String,
+}
+
+/// A compiled, valid set of mapping files.
+pub struct MappingSet {
+    mappings: Vec<CompiledMapping>,
+    templates: Templates,
+    version: String,
+}
+
+impl fmt::Debug for MappingSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MappingSet")
+            .field("mappings", &self.names())
+            .field("version", &self.version)
+            .finish()
+    }
+}
+
+impl MappingSet {
+    /// Loads every `*.yaml` and `*.yml` file directly inside `dir`, in file-name order.
+    pub fn load_dir(dir: &Path, settings: &MappingSettings) -> Result<MappingSet, LoadError> {
+        let sources = read_dir(dir).map_err(|message| LoadError {
+            issues: vec![Issue {
+                file: Some(dir.to_owned()),
+                line: 0,
+                column: 0,
+                message,
+            }],
+        })?;
+        MappingSet::from_sources(sources, settings)
+    }
+
+    /// Compiles mapping sources; all of them must be valid.
+    pub fn from_sources(
+        mut sources: Vec<MappingSource>,
+        settings: &MappingSettings,
+    ) -> Result<MappingSet, LoadError> {
+        sources.sort_by(|a, b| a.path.file_name().cmp(&b.path.file_name()));
+        let mut templates = Templates::new(&settings.numbering_plan);
+        let mut mappings = Vec::new();
+        let mut issues = Vec::new();
+        for source in &sources {
+            let mut file_issues = Vec::new();
+            if let Some(mapping) = compile_source(source, &mut templates, &mut file_issues) {
+                mappings.push(mapping);
+            }
+            issues.extend(file_issues.into_iter().map(|issue| Issue {
+                file: Some(source.path.clone()),
+                ..issue
+            }));
+        }
+        if !issues.is_empty() {
+            return Err(LoadError { issues });
+        }
+        Ok(MappingSet {
+            mappings,
+            templates,
+            version: version_of(&sources),
+        })
+    }
+
+    /// Plans the upserts for one forward.
+    pub fn plan(&self, forward: &Forward) -> Result<Plan, PlanError> {
+        plan::plan(&self.mappings, &self.templates, forward)
+    }
+
+    /// Content hash of the files, recorded on every row this set plans.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// Each mapping's name and description, in the order they apply.
+    pub fn summaries(&self) -> Vec<(&str, Option<&str>)> {
+        self.mappings
+            .iter()
+            .map(|m| (m.name.as_str(), m.description.as_deref()))
+            .collect()
+    }
+
+    /// Mapping names in the order they apply.
+    pub fn names(&self) -> Vec<&str> {
+        self.mappings.iter().map(|m| m.name.as_str()).collect()
+    }
+}
+
+fn compile_source(
+    source: &MappingSource,
+    templates: &mut Templates,
+    issues: &mut IssueSink,
+) -> Option<CompiledMapping> {
+    let file: model::MappingFile = match serde_saphyr::from_str(&source.text) {
+        Ok(file) => file,
+        Err(error) => {
+            issues.push(yaml_issue(&error));
+            return None;
+        }
+    };
+    let default_name = source
+        .path
+        .file_stem()
+        .map(|stem| stem.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Some(compile::compile(file, &default_name, templates, issues))
+}
+
+fn yaml_issue(error: &serde_saphyr::Error) -> Issue {
+    let location = error.location();
+    Issue {
+        file: None,
+        line: location.map_or(0, |l| l.line() as usize),
+        column: location.map_or(0, |l| l.column() as usize),
+        message: first_line(&error.to_string()),
+    }
+}
+
+fn first_line(text: &str) -> String {
+    text.lines().next().unwrap_or_default().to_owned()
+}
+
+fn read_dir(dir: &Path) -> Result<Vec<MappingSource>, String> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|error| format!("cannot read the mappings folder: {error}"))?;
+    let mut sources = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(|error| error.to_string())?.path();
+        let is_yaml = matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml")
+        );
+        if !is_yaml || !path.is_file() {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path)
+            .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
+        sources.push(MappingSource { path, text });
+    }
+    if sources.is_empty() {
+        return Err("the mappings folder holds no *.yaml file".to_owned());
+    }
+    Ok(sources)
+}
+
+/// A short, stable hash of every file's name and content.
+fn version_of(sources: &[MappingSource]) -> String {
+    let mut hasher = Sha256::new();
+    for source in sources {
+        let name = source
+            .path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy();
+        hasher.update(name.as_bytes());
+        hasher.update([0]);
+        hasher.update(source.text.as_bytes());
+        hasher.update([0]);
+    }
+    hex::encode(&hasher.finalize()[..6])
+}

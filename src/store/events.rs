@@ -1,0 +1,204 @@
+//! Writing forwards to `inbound_event`, together with the sync_log rows planned from them.
+
+use std::borrow::Cow;
+
+use serde_json::Value;
+use sqlx::types::Json;
+
+use super::{Store, StoreError};
+use crate::mapping::PlannedUpsert;
+
+/// The outcome of intake recorded on an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventStatus {
+    Planned,
+    Unmapped,
+    PlanFailed,
+    Rejected,
+    Superseded,
+}
+
+impl EventStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventStatus::Planned => "planned",
+            EventStatus::Unmapped => "unmapped",
+            EventStatus::PlanFailed => "plan_failed",
+            EventStatus::Rejected => "rejected",
+            EventStatus::Superseded => "superseded",
+        }
+    }
+}
+
+/// An event about to be stored.
+#[derive(Debug)]
+pub struct NewEvent<'a> {
+    pub kind: &'a str,
+    pub dedupe_key: &'a str,
+    pub transaction_id: Option<&'a str>,
+    pub subject: Option<&'a str>,
+    pub body_raw: &'a [u8],
+    pub body: Option<&'a Value>,
+    pub status: EventStatus,
+    pub error: Option<&'a str>,
+    pub mapping_version: Option<&'a str>,
+}
+
+/// Whether a store call added a new event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoredEvent {
+    New {
+        event_id: i64,
+    },
+    /// A forward with the same dedupe key was stored before; nothing was added.
+    Duplicate,
+}
+
+impl Store {
+    /// Stores an event and its planned upserts in one transaction.
+    ///
+    /// This is the commit behind every 200 answered to Strex: when it returns, the forward and
+    /// its sync_log rows are durable.
+    pub async fn store_event(
+        &self,
+        event: &NewEvent<'_>,
+        upserts: &[PlannedUpsert],
+    ) -> Result<StoredEvent, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let inserted = insert_event(&mut tx, event).await?;
+        let Some(event_id) = inserted else {
+            return Ok(StoredEvent::Duplicate);
+        };
+        if !upserts.is_empty() {
+            let version = event.mapping_version.unwrap_or_default();
+            insert_sync_rows(&mut tx, event_id, event.subject, version, upserts).await?;
+        }
+        tx.commit().await?;
+        Ok(StoredEvent::New { event_id })
+    }
+}
+
+async fn insert_event(
+    tx: &mut sqlx::PgConnection,
+    event: &NewEvent<'_>,
+) -> Result<Option<i64>, StoreError> {
+    let body = event.body.map(|value| Json(jsonb_safe(value)));
+    let id = sqlx::query_scalar(
+        "INSERT INTO inbound_event
+             (kind, dedupe_key, transaction_id, subject, body_raw, body, status, error,
+              mapping_version)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT ON CONSTRAINT inbound_event_dedupe_key_key DO NOTHING
+         RETURNING id",
+    )
+    .bind(event.kind)
+    .bind(event.dedupe_key)
+    .bind(event.transaction_id)
+    .bind(event.subject)
+    .bind(event.body_raw)
+    .bind(body)
+    .bind(event.status.as_str())
+    .bind(event.error)
+    .bind(event.mapping_version)
+    .fetch_optional(&mut *tx)
+    .await?;
+    Ok(id)
+}
+
+/// All rows of one event in a single statement, to keep intake at one round trip per table.
+async fn insert_sync_rows(
+    tx: &mut sqlx::PgConnection,
+    event_id: i64,
+    subject: Option<&str>,
+    mapping_version: &str,
+    upserts: &[PlannedUpsert],
+) -> Result<(), StoreError> {
+    let steps: Vec<i32> = (0..upserts.len() as i32).collect();
+    let column = |f: fn(&PlannedUpsert) -> String| upserts.iter().map(f).collect::<Vec<_>>();
+    let depends_on: Vec<Option<i32>> = upserts
+        .iter()
+        .map(|u| u.depends_on.map(|step| step as i32))
+        .collect();
+    let records: Vec<Json<Value>> = upserts
+        .iter()
+        .map(|u| Json(jsonb_safe(&Value::Object(u.record.clone())).into_owned()))
+        .collect();
+    let create_only: Vec<Json<Value>> = upserts
+        .iter()
+        .map(|u| Json(jsonb_safe(&Value::Object(u.create_only.clone())).into_owned()))
+        .collect();
+    sqlx::query(
+        "INSERT INTO sync_log
+             (event_id, subject, mapping_version, step, mapping, rule, operation, sobject,
+              external_id_field, external_id, depends_on_step, record, create_only)
+         SELECT $1, $2, $3, * FROM UNNEST(
+             $4::int[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
+             $10::text[], $11::int[], $12::jsonb[], $13::jsonb[])",
+    )
+    .bind(event_id)
+    .bind(subject)
+    .bind(mapping_version)
+    .bind(steps)
+    .bind(column(|u| u.mapping.clone()))
+    .bind(column(|u| u.rule.clone()))
+    .bind(column(|u| u.operation.as_str().to_owned()))
+    .bind(column(|u| u.sobject.clone()))
+    .bind(column(|u| u.external_id_field.clone()))
+    .bind(column(|u| u.external_id.clone()))
+    .bind(depends_on)
+    .bind(records)
+    .bind(create_only)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// jsonb cannot store U+0000; such characters become U+FFFD in the queryable copy while the
+/// raw body keeps the original bytes.
+fn jsonb_safe(value: &Value) -> Cow<'_, Value> {
+    if !contains_nul(value) {
+        return Cow::Borrowed(value);
+    }
+    Cow::Owned(replace_nul(value))
+}
+
+fn contains_nul(value: &Value) -> bool {
+    match value {
+        Value::String(text) => text.contains('\0'),
+        Value::Array(items) => items.iter().any(contains_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || contains_nul(v)),
+        _ => false,
+    }
+}
+
+fn replace_nul(value: &Value) -> Value {
+    match value {
+        Value::String(text) => Value::String(text.replace('\0', "\u{fffd}")),
+        Value::Array(items) => Value::Array(items.iter().map(replace_nul).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.replace('\0', "\u{fffd}"), replace_nul(v)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn nul_characters_are_replaced_only_in_the_queryable_copy() {
+        let body = json!({"content": "a\u{0}b", "nested": [{"k\u{0}": 1}]});
+
+        let safe = jsonb_safe(&body);
+
+        assert_eq!(
+            *safe,
+            json!({"content": "a\u{fffd}b", "nested": [{"k\u{fffd}": 1}]})
+        );
+        assert!(matches!(jsonb_safe(&json!({"a": "b"})), Cow::Borrowed(_)));
+    }
+}

@@ -1,0 +1,110 @@
+//! Postgres: the durable record of every forward and of every upsert planned from it.
+
+mod events;
+pub mod log_view;
+pub mod sync_log;
+pub mod temp_server;
+
+use std::time::Duration;
+
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+pub use events::{EventStatus, NewEvent, StoredEvent};
+pub use log_view::{EventSummary, LogFilter, SyncLogEntry};
+pub use sync_log::{ClaimedRow, RowOutcome, RowStatus};
+
+/// Errors from the database layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot reach Postgres: {0}; check DATABASE_URL and that the server is running")]
+    Unavailable(#[source] sqlx::Error),
+    #[error("database query failed: {0}")]
+    Query(#[source] sqlx::Error),
+    #[error("cannot apply database migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("DATABASE_URL is not a valid Postgres URL: {0}")]
+    BadUrl(#[source] sqlx::Error),
+}
+
+impl StoreError {
+    /// Connection-level failures, as opposed to a query Postgres refused.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_))
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        match error {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => StoreError::Unavailable(error),
+            other => StoreError::Query(other),
+        }
+    }
+}
+
+/// How the connection pool is sized.
+#[derive(Debug, Clone)]
+pub struct PoolSettings {
+    pub max_connections: u32,
+    /// How long a request waits for a free connection before it is answered 503.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        PoolSettings {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(3),
+        }
+    }
+}
+
+/// The database handle shared by intake, sync workers and the CLI.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: PgPool,
+}
+
+impl Store {
+    /// Opens a pool without connecting yet, so that the service can start (and answer 503)
+    /// while Postgres is briefly away.
+    pub fn connect_lazy(url: &str, settings: &PoolSettings) -> Result<Store, StoreError> {
+        let options: PgConnectOptions = url.parse().map_err(StoreError::BadUrl)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(settings.max_connections)
+            .acquire_timeout(settings.acquire_timeout)
+            .connect_lazy_with(options.application_name("strexforce"));
+        Ok(Store { pool })
+    }
+
+    /// Opens a pool and checks that Postgres answers.
+    pub async fn connect(url: &str, settings: &PoolSettings) -> Result<Store, StoreError> {
+        let store = Store::connect_lazy(url, settings)?;
+        store.ping().await?;
+        Ok(store)
+    }
+
+    pub fn from_pool(pool: PgPool) -> Store {
+        Store { pool }
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Applies the migrations in `migrations/` that this database has not seen yet.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        sqlx::migrate!("./migrations").run(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}

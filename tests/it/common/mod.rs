@@ -1,0 +1,172 @@
+//! The test harness: a real Postgres database, the Salesforce emulator and `serve`, all on
+//! loopback ports, talked to over HTTP.
+
+mod database;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use sf_emulator::{EmulatorConfig, RunningEmulator};
+use strexforce::mapping::MappingSettings;
+use strexforce::salesforce::SalesforceConfig;
+use strexforce::server::{DEFAULT_BODY_LIMIT, RunningService, ServeConfig};
+use strexforce::store::{LogFilter, PoolSettings, Store, SyncLogEntry};
+use strexforce::sync::SyncSettings;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub use database::TestDb;
+
+/// The shipped mappings folder.
+pub fn shipped_mappings() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("mappings")
+}
+
+/// The bytes of a fixture under tests/fixtures/strex/.
+pub fn fixture(name: &str) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/strex")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|error| panic!("fixture {}: {error}", path.display()))
+}
+
+/// The kind of a fixture, from its file name.
+pub fn fixture_kind(name: &str) -> &'static str {
+    if name.starts_with("mo-") { "mo" } else { "dlr" }
+}
+
+/// A running strexforce with its own database and its own emulated org.
+pub struct TestApp {
+    pub db: TestDb,
+    pub emulator: RunningEmulator,
+    pub service: RunningService,
+    pub http: reqwest::Client,
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        TestApp::spawn_with(shipped_mappings()).await
+    }
+
+    pub async fn spawn_with(mappings_dir: PathBuf) -> TestApp {
+        strexforce::salesforce::install_crypto_provider();
+        let db = TestDb::new().await;
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let emulator = sf_emulator::start(EmulatorConfig::default(), listener)
+            .await
+            .unwrap();
+        let config = serve_config(&db.url, mappings_dir, &emulator.url());
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let service = strexforce::server::start(config, listener, CancellationToken::new())
+            .await
+            .expect("strexforce starts");
+        TestApp {
+            db,
+            emulator,
+            service,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.db.store
+    }
+
+    /// Posts a body to `/forward/{kind}` as Strex does.
+    pub async fn post(&self, kind: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
+        self.http
+            .post(format!("{}/forward/{kind}", self.service.url()))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("request reaches strexforce")
+    }
+
+    pub async fn post_fixture(&self, name: &str) -> reqwest::Response {
+        self.post(fixture_kind(name), fixture(name)).await
+    }
+
+    /// Waits until no sync_log row is pending or in flight.
+    pub async fn wait_for_sync(&self) {
+        let store = self.store().clone();
+        wait_until("the sync log to settle", Duration::from_secs(20), || {
+            let store = store.clone();
+            async move {
+                let open: i64 = sqlx::query_scalar(
+                    "SELECT count(*) FROM sync_log WHERE status IN ('pending', 'in_flight')",
+                )
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+                open == 0
+            }
+        })
+        .await;
+    }
+
+    /// Every sync_log row, oldest first.
+    pub async fn sync_log(&self) -> Vec<SyncLogEntry> {
+        let filter = LogFilter {
+            limit: 100_000,
+            ..LogFilter::default()
+        };
+        self.store().sync_log(&filter).await.unwrap()
+    }
+
+    /// The one record of `object` whose `field` is `value`, from the emulator.
+    pub fn record(&self, object: &str, field: &str, value: &str) -> Value {
+        let mut found = self.emulator.find(object, field, value);
+        assert_eq!(
+            found.len(),
+            1,
+            "exactly one {object} with {field}={value}: {found:?}"
+        );
+        found.remove(0)
+    }
+}
+
+/// A configuration for a test service, polling fast so that tests settle quickly.
+pub fn serve_config(database_url: &str, mappings_dir: PathBuf, emulator_url: &str) -> ServeConfig {
+    ServeConfig {
+        database_url: database_url.to_owned(),
+        pool: PoolSettings::default(),
+        mappings_dir,
+        mapping_settings: MappingSettings::default(),
+        salesforce: SalesforceConfig {
+            login_url: emulator_url.parse().unwrap(),
+            client_id: sf_emulator::DEFAULT_CLIENT_ID.to_owned(),
+            client_secret: sf_emulator::DEFAULT_CLIENT_SECRET.to_owned().into(),
+            api_version: "66.0".to_owned(),
+            request_timeout: Duration::from_secs(10),
+        },
+        sync: SyncSettings {
+            poll_interval: Duration::from_millis(50),
+            ..SyncSettings::default()
+        },
+        body_limit: DEFAULT_BODY_LIMIT,
+    }
+}
+
+/// Polls `check` until it holds, failing the test after `limit`.
+pub async fn wait_until<F, Fut>(what: &str, limit: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + limit;
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// Rows of one table as JSON, for assertions on what was stored.
+pub async fn query_json(store: &Store, sql: &str) -> Vec<Value> {
+    let wrapped = format!("SELECT to_jsonb(t) FROM ({sql}) t");
+    sqlx::query_scalar(sqlx::AssertSqlSafe(wrapped))
+        .fetch_all(store.pool())
+        .await
+        .unwrap()
+}

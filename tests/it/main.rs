@@ -1,0 +1,5 @@
+//! Integration tests: real Postgres, the Salesforce emulator over HTTP, `serve` over HTTP.
+
+mod common;
+mod intake;
+mod sync;
