@@ -1,43 +1,20 @@
-//! The `strexforce` command line. Every setting can also come from the environment (or a
+//! Settings shared by the commands. Every setting can also come from the environment (or a
 //! `.env` file); `.env.example` lists them with their defaults.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::Args;
 use secrecy::SecretString;
-use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::forward::NumberingPlan;
 use crate::mapping::MappingSettings;
 use crate::salesforce::SalesforceConfig;
 use crate::server::{DEFAULT_BODY_LIMIT, ServeConfig};
-use crate::store::{PoolSettings, Store};
+use crate::store::PoolSettings;
 use crate::sync::{Backoff, SyncSettings};
-
-#[derive(Debug, Parser)]
-#[command(
-    name = "strexforce",
-    version,
-    about = "StrexConnect forwards into Salesforce"
-)]
-pub struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Receive forwards and sync them to Salesforce.
-    Serve(Box<ServeArgs>),
-    /// Apply database migrations and exit.
-    Migrate(DatabaseArgs),
-    /// Run everything locally against the Salesforce emulator with the sample forwards.
-    Demo(crate::demo::DemoArgs),
-}
 
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArgs {
@@ -181,76 +158,4 @@ impl SyncArgs {
             max_age: Duration::from_secs(self.sync_max_age_hours * 3600),
         }
     }
-}
-
-/// Parses the command line and runs the command.
-pub fn main() -> ExitCode {
-    // A missing .env file is normal; settings then come from the environment alone.
-    let _ = dotenvy::dotenv();
-    let cli = Cli::parse();
-    crate::telemetry::init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("error: cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run(cli.command)) {
-        Ok(code) => code,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-async fn run(command: Command) -> anyhow::Result<ExitCode> {
-    match command {
-        Command::Serve(args) => serve(args).await,
-        Command::Migrate(args) => migrate(args).await,
-        Command::Demo(args) => crate::demo::run(args).await,
-    }
-}
-
-async fn serve(args: Box<ServeArgs>) -> anyhow::Result<ExitCode> {
-    let listener = tokio::net::TcpListener::bind(args.listen).await?;
-    let shutdown = CancellationToken::new();
-    let service = crate::server::start(args.config(), listener, shutdown.clone()).await?;
-    tokio::spawn(cancel_on_signal(shutdown));
-    service.wait().await?;
-    tracing::info!("stopped");
-    Ok(ExitCode::SUCCESS)
-}
-
-async fn migrate(args: DatabaseArgs) -> anyhow::Result<ExitCode> {
-    let store = Store::connect(&args.database_url, &args.pool()).await?;
-    store.migrate().await?;
-    println!("database is up to date");
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Cancels on SIGTERM (what orchestrators send) or Ctrl-C.
-async fn cancel_on_signal(shutdown: CancellationToken) {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = terminate => {}
-    }
-    tracing::info!("shutting down: intake stops, workers finish the batch they are sending");
-    shutdown.cancel();
 }

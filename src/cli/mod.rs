@@ -1,0 +1,69 @@
+//! The `strexforce` command line.
+
+mod args;
+mod serve;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub use args::{DatabaseArgs, MappingArgs, SalesforceArgs, ServeArgs, SyncArgs};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "strexforce",
+    version,
+    about = "StrexConnect forwards into Salesforce"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Receive forwards and sync them to Salesforce.
+    Serve(Box<ServeArgs>),
+    /// Apply database migrations and exit.
+    Migrate(DatabaseArgs),
+    /// Run everything locally against the Salesforce emulator with the sample forwards.
+    Demo(crate::demo::DemoArgs),
+}
+
+/// Parses the command line and runs the command.
+pub fn main() -> ExitCode {
+    // A missing .env file is normal; settings then come from the environment alone.
+    let _ = dotenvy::dotenv();
+    let cli = Cli::parse();
+    // The demo prints its own report; its logs would drown it unless asked for.
+    let default_level = match cli.command {
+        Command::Demo(_) => "warn",
+        _ => crate::telemetry::DEFAULT_FILTER,
+    };
+    crate::telemetry::init(default_level);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Serve(args) => serve::serve(*args).await,
+        Command::Migrate(args) => serve::migrate(args).await,
+        Command::Demo(args) => crate::demo::run(args).await,
+    }
+}
