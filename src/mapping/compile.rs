@@ -10,7 +10,7 @@ use super::condition::Condition;
 use super::context::{DERIVED_VARIABLES, FORWARD_FIELDS};
 use super::model::{MappingFile, Operation, RuleDef, StepDef};
 use super::template::{TemplateRef, Templates};
-use super::{Issue, IssueSink};
+use super::{Issue, IssueSink, Position};
 
 /// Keys of the long form of a field (`{value: …, create_only: true, create_default: …}`).
 const FIELD_OPTION_KEYS: [&str; 3] = ["value", "create_only", "create_default"];
@@ -18,6 +18,7 @@ const FIELD_OPTION_KEYS: [&str; 3] = ["value", "create_only", "create_default"];
 /// A mapping file ready to plan events.
 #[derive(Debug)]
 pub struct CompiledMapping {
+    pub file: std::path::PathBuf,
     pub name: String,
     pub description: Option<String>,
     pub conditions: Vec<Condition>,
@@ -36,6 +37,7 @@ pub struct CompiledRule {
 
 #[derive(Debug)]
 pub struct CompiledStep {
+    pub at: Position,
     pub object: String,
     pub external_id_field: String,
     pub operation: Operation,
@@ -44,6 +46,7 @@ pub struct CompiledStep {
 
 #[derive(Debug)]
 pub struct CompiledField {
+    pub at: Position,
     pub name: String,
     /// `None` when the field has only a `create_default`.
     pub value: Option<FieldValue>,
@@ -54,8 +57,9 @@ pub struct CompiledField {
 }
 
 impl CompiledField {
-    fn plain(name: &str, value: FieldValue) -> CompiledField {
+    fn plain(name: &str, value: FieldValue, at: &Location) -> CompiledField {
         CompiledField {
+            at: Position::of(at),
             name: name.to_owned(),
             value: Some(value),
             create_only: false,
@@ -80,12 +84,14 @@ pub enum FieldValue {
 /// Compiles one file; problems go to `issues` and the returned mapping omits what failed.
 pub fn compile(
     file: MappingFile,
+    path: &std::path::Path,
     default_name: &str,
     templates: &mut Templates,
     issues: &mut IssueSink,
 ) -> CompiledMapping {
     let mut compiler = Compiler { templates, issues };
     CompiledMapping {
+        file: path.to_owned(),
         name: file.name.unwrap_or_else(|| default_name.to_owned()),
         description: file.description,
         conditions: compiler.conditions(&file.match_conditions),
@@ -141,6 +147,7 @@ impl Compiler<'_> {
             .filter_map(|(name, value)| self.field(name, value))
             .collect();
         CompiledStep {
+            at: Position::of(&step.object.referenced),
             object: step.object.value,
             external_id_field: step.external_id.value,
             operation: step.operation,
@@ -152,7 +159,7 @@ impl Compiler<'_> {
         let at = &spanned.referenced;
         let Value::Object(map) = &spanned.value else {
             let value = self.value(&spanned.value, at)?;
-            return Some(CompiledField::plain(name, value));
+            return Some(CompiledField::plain(name, value, at));
         };
         if map
             .keys()
@@ -161,7 +168,7 @@ impl Compiler<'_> {
             return self.long_form_field(name, map, at);
         }
         let value = self.reference(name, map, at)?;
-        Some(CompiledField::plain(name, value))
+        Some(CompiledField::plain(name, value, at))
     }
 
     fn long_form_field(
@@ -193,6 +200,7 @@ impl Compiler<'_> {
             None => None,
         };
         Some(CompiledField {
+            at: Position::of(at),
             name: name.to_owned(),
             value,
             create_only,

@@ -9,6 +9,7 @@ pub mod context;
 mod filters;
 mod model;
 mod plan;
+mod targets;
 mod template;
 
 use std::fmt;
@@ -18,10 +19,27 @@ use sha2::{Digest, Sha256};
 
 pub use model::Operation;
 pub use plan::{Plan, PlanError, PlannedUpsert};
+pub use targets::{FieldTarget, StepTarget};
 
 use crate::forward::{Forward, NumberingPlan};
 use compile::CompiledMapping;
 use template::Templates;
+
+/// A line and column (both from 1) in a mapping file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Position {
+    pub line: usize,
+    pub column: usize,
+}
+
+impl Position {
+    pub(crate) fn of(location: &serde_saphyr::Location) -> Position {
+        Position {
+            line: location.line() as usize,
+            column: location.column() as usize,
+        }
+    }
+}
 
 /// One problem in a mapping file, with its position when known.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,6 +177,11 @@ impl MappingSet {
             .collect()
     }
 
+    /// Every upsert step of every rule, with what it writes and where it is written.
+    pub fn targets(&self) -> Vec<StepTarget<'_>> {
+        targets::of(&self.mappings)
+    }
+
     /// Mapping names in the order they apply.
     pub fn names(&self) -> Vec<&str> {
         self.mappings.iter().map(|m| m.name.as_str()).collect()
@@ -182,7 +205,13 @@ fn compile_source(
         .file_stem()
         .map(|stem| stem.to_string_lossy().into_owned())
         .unwrap_or_default();
-    Some(compile::compile(file, &default_name, templates, issues))
+    Some(compile::compile(
+        file,
+        &source.path,
+        &default_name,
+        templates,
+        issues,
+    ))
 }
 
 fn yaml_issue(error: &serde_saphyr::Error) -> Issue {

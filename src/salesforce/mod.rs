@@ -2,6 +2,7 @@
 
 mod auth;
 mod client;
+pub mod describe;
 mod limits;
 mod upsert;
 
