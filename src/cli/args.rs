@@ -56,6 +56,9 @@ pub struct MappingArgs {
     /// Country calling code given to national numbers without one.
     #[arg(long, env = "STREXFORCE_DEFAULT_COUNTRY_CODE", default_value = "47")]
     pub default_country_code: String,
+    /// IANA time zone whose calendar the `date` filter uses.
+    #[arg(long, env = "STREXFORCE_TIME_ZONE", default_value = "Europe/Oslo")]
+    pub time_zone: chrono_tz::Tz,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -131,6 +134,7 @@ impl MappingArgs {
                 country_code: self.default_country_code.trim_start_matches('+').to_owned(),
                 ..NumberingPlan::default()
             },
+            time_zone: self.time_zone,
         }
     }
 }

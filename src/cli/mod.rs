@@ -1,6 +1,7 @@
 //! The `strexforce` command line.
 
 mod args;
+mod mappings;
 mod serve;
 
 use std::process::ExitCode;
@@ -28,6 +29,8 @@ enum Command {
     Migrate(DatabaseArgs),
     /// Run everything locally against the Salesforce emulator with the sample forwards.
     Demo(crate::demo::DemoArgs),
+    /// Check, preview and test mapping files.
+    Mappings(mappings::MappingsCommand),
 }
 
 /// Parses the command line and runs the command.
@@ -65,5 +68,6 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::serve(*args).await,
         Command::Migrate(args) => serve::migrate(args).await,
         Command::Demo(args) => crate::demo::run(args).await,
+        Command::Mappings(command) => mappings::run(command),
     }
 }

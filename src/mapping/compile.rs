@@ -10,10 +10,18 @@ use super::condition::Condition;
 use super::context::{DERIVED_VARIABLES, FORWARD_FIELDS};
 use super::model::{MappingFile, Operation, RuleDef, StepDef};
 use super::template::{TemplateRef, Templates};
+use super::value_map::ValueMap;
 use super::{Issue, IssueSink, Position};
 
-/// Keys of the long form of a field (`{value: …, create_only: true, create_default: …}`).
-const FIELD_OPTION_KEYS: [&str; 3] = ["value", "create_only", "create_default"];
+/// Keys of the long form of a field (`{value: …, create_only: true, map: …}`).
+pub const FIELD_OPTION_KEYS: [&str; 6] = [
+    "value",
+    "create_only",
+    "create_default",
+    "map",
+    "map_default",
+    "unmapped",
+];
 
 /// A mapping file ready to plan events.
 #[derive(Debug)]
@@ -54,6 +62,8 @@ pub struct CompiledField {
     pub create_only: bool,
     /// Used, only when the record is created, if `value` renders nothing.
     pub create_default: Option<FieldValue>,
+    /// Turns rendered values into allowed picklist values.
+    pub value_map: Option<ValueMap>,
 }
 
 impl CompiledField {
@@ -64,6 +74,7 @@ impl CompiledField {
             value: Some(value),
             create_only: false,
             create_default: None,
+            value_map: None,
         }
     }
 }
@@ -192,6 +203,7 @@ impl Compiler<'_> {
             }
         };
         let value = match options.get("value") {
+            Some(Value::Object(reference)) => Some(self.reference(name, reference, at)?),
             Some(raw) => Some(self.value(raw, at)?),
             None => None,
         };
@@ -199,12 +211,21 @@ impl Compiler<'_> {
             Some(raw) => Some(self.value(raw, at)?),
             None => None,
         };
+        let value_map = match ValueMap::compile(options) {
+            Ok(map) => map,
+            Err(message) => {
+                self.issues
+                    .push(Issue::at(at, format!("field `{name}`: {message}")));
+                return None;
+            }
+        };
         Some(CompiledField {
             at: Position::of(at),
             name: name.to_owned(),
             value,
             create_only,
             create_default,
+            value_map,
         })
     }
 

@@ -3,8 +3,10 @@
 //! Every top-level field of the body is a variable under its camelCase name (`transactionId`,
 //! `statusCode`, …), including fields Strex adds later. On top of those:
 //! `properties` (always an object, empty when the forward had none), `kind` (`mo` or `dlr`),
-//! `msisdn` (the end user's number in E.164 form) and `forward` (the whole body).
+//! `msisdn` (the end user's number in E.164 form), `lookup` (number-lookup data), `forward`
+//! (the whole body) and `received_at` (when strexforce received it, UTC).
 
+use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value};
 
 use crate::forward::Forward;
@@ -23,7 +25,14 @@ const PLATFORM_KEYS: [&str; 8] = [
 ];
 
 /// Variable names a mapping may use in addition to the body's own field names.
-pub const DERIVED_VARIABLES: [&str; 5] = ["properties", "kind", "msisdn", "forward", "lookup"];
+pub const DERIVED_VARIABLES: [&str; 6] = [
+    "properties",
+    "kind",
+    "msisdn",
+    "forward",
+    "lookup",
+    "received_at",
+];
 
 /// Fields of the Target365 number-lookup result, in their documented spelling.
 const LOOKUP_FIELDS: [&str; 16] = [
@@ -78,8 +87,9 @@ pub const FORWARD_FIELDS: [&str; 26] = [
     "kind",
 ];
 
-/// Builds the context object for conditions and templates.
-pub fn build(forward: &Forward) -> Value {
+/// Builds the context object for conditions and templates. `received_at` is when strexforce
+/// received the forward (a charge report may carry no time of its own).
+pub fn build(forward: &Forward, received_at: DateTime<Utc>) -> Value {
     let mut context = match &forward.json {
         Value::Object(body) => body.clone(),
         _ => Map::new(),
@@ -91,6 +101,8 @@ pub fn build(forward: &Forward) -> Value {
     context.insert("forward".into(), forward.json.clone());
     let lookup = lookup(context.get("properties").and_then(Value::as_object));
     context.insert("lookup".into(), Value::Object(lookup));
+    let received_at = received_at.to_rfc3339_opts(SecondsFormat::Millis, true);
+    context.insert("received_at".into(), Value::from(received_at));
     Value::Object(context)
 }
 
@@ -164,7 +176,7 @@ mod tests {
             "detailedStatusCode":"Delivered","properties":{"systemaction":"Subscribe"}}"#;
         let forward = parse(ForwardKind::Dlr, body, &NumberingPlan::default()).unwrap();
 
-        let context = build(&forward);
+        let context = build(&forward, Utc::now());
 
         assert_eq!(context["properties"]["SystemAction"], "Subscribe");
         assert_eq!(context["properties"]["systemaction"], "Subscribe");
@@ -183,7 +195,7 @@ mod tests {
 
         for body in [&flat[..], &nested[..], &prefixed[..]] {
             let forward = parse(ForwardKind::Mo, body, &NumberingPlan::default()).unwrap();
-            let lookup = &build(&forward)["lookup"];
+            let lookup = &build(&forward, Utc::now())["lookup"];
             assert_eq!(
                 lookup,
                 &serde_json::json!({"firstName": "Kari", "zipCode": "0150"})
@@ -197,6 +209,9 @@ mod tests {
             "detailedStatusCode":"Delivered","properties":null}"#;
         let forward = parse(ForwardKind::Dlr, body, &NumberingPlan::default()).unwrap();
 
-        assert_eq!(build(&forward)["properties"], serde_json::json!({}));
+        assert_eq!(
+            build(&forward, Utc::now())["properties"],
+            serde_json::json!({})
+        );
     }
 }

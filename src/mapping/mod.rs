@@ -3,14 +3,18 @@
 //! A mapping set is every `*.yaml` file directly inside the mappings folder. It is loaded and
 //! compiled as a whole, so that a set is either entirely valid or not used at all.
 
+pub mod cases;
 mod compile;
 pub mod condition;
 pub mod context;
 mod filters;
 mod model;
 mod plan;
+pub mod preview;
+pub mod schema_check;
 mod targets;
 mod template;
+mod value_map;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -88,9 +92,20 @@ impl fmt::Display for LoadError {
 }
 
 /// Settings that change how values are rendered.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct MappingSettings {
     pub numbering_plan: NumberingPlan,
+    /// The zone whose calendar the `date` filter uses.
+    pub time_zone: chrono_tz::Tz,
+}
+
+impl Default for MappingSettings {
+    fn default() -> Self {
+        MappingSettings {
+            numbering_plan: NumberingPlan::default(),
+            time_zone: chrono_tz::Europe::Oslo,
+        }
+    }
 }
 
 /// A mapping file's name and text.
@@ -136,7 +151,7 @@ impl MappingSet {
         settings: &MappingSettings,
     ) -> Result<MappingSet, LoadError> {
         sources.sort_by(|a, b| a.path.file_name().cmp(&b.path.file_name()));
-        let mut templates = Templates::new(&settings.numbering_plan);
+        let mut templates = Templates::new(&settings.numbering_plan, settings.time_zone);
         let mut mappings = Vec::new();
         let mut issues = Vec::new();
         for source in &sources {
@@ -159,9 +174,18 @@ impl MappingSet {
         })
     }
 
-    /// Plans the upserts for one forward.
+    /// Plans the upserts for a forward received now.
     pub fn plan(&self, forward: &Forward) -> Result<Plan, PlanError> {
-        plan::plan(&self.mappings, &self.templates, forward)
+        self.plan_at(forward, chrono::Utc::now())
+    }
+
+    /// Plans the upserts for a forward received at `received_at`.
+    pub fn plan_at(
+        &self,
+        forward: &Forward,
+        received_at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Plan, PlanError> {
+        plan::plan(&self.mappings, &self.templates, forward, received_at)
     }
 
     /// Content hash of the files, recorded on every row this set plans.
@@ -216,16 +240,49 @@ fn compile_source(
 
 fn yaml_issue(error: &serde_saphyr::Error) -> Issue {
     let location = error.location();
+    let message = yaml_message(&error.to_string());
     Issue {
         file: None,
         line: location.map_or(0, |l| l.line() as usize),
         column: location.map_or(0, |l| l.column() as usize),
-        message: first_line(&error.to_string()),
+        message: with_suggestion(message),
     }
 }
 
-fn first_line(text: &str) -> String {
-    text.lines().next().unwrap_or_default().to_owned()
+/// The parser's message without its own `error: line L column C:` prefix (the position is
+/// reported in front of every issue anyway).
+fn yaml_message(text: &str) -> String {
+    let first = text.lines().next().unwrap_or_default();
+    let without_label = first.strip_prefix("error: ").unwrap_or(first);
+    match without_label
+        .strip_prefix("line ")
+        .and_then(|rest| rest.split_once(": "))
+    {
+        Some((_, message)) => message.to_owned(),
+        None => without_label.to_owned(),
+    }
+}
+
+/// Adds "did you mean" to an unknown-key message: a typo such as `feilds` names `fields`.
+fn with_suggestion(message: String) -> String {
+    let Some(rest) = message.strip_prefix("unknown field `") else {
+        return message;
+    };
+    let Some((unknown, expected)) = rest.split_once("`, expected one of ") else {
+        return message;
+    };
+    let best = expected
+        .split(", ")
+        .map(|key| key.trim_matches('`'))
+        .map(|key| (strsim::jaro_winkler(unknown, key), key))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    match best {
+        Some((_, key)) => {
+            format!("unknown key `{unknown}`; did you mean `{key}`? (expected one of {expected})")
+        }
+        None => format!("unknown key `{unknown}` (expected one of {expected})"),
+    }
 }
 
 fn read_dir(dir: &Path) -> Result<Vec<MappingSource>, String> {

@@ -35,10 +35,8 @@ pub struct PlannedUpsert {
     /// Fields sent on every upsert, the external id included.
     pub record: Map<String, Value>,
     /// Fields sent only when the upsert creates the record.
-    #[serde(skip_serializing_if = "Map::is_empty")]
     pub create_only: Map<String, Value>,
     /// Index of an earlier upsert of this plan whose record this one refers to.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub depends_on: Option<usize>,
 }
 
@@ -64,8 +62,9 @@ pub fn plan(
     mappings: &[CompiledMapping],
     templates: &Templates,
     forward: &Forward,
+    received_at: chrono::DateTime<chrono::Utc>,
 ) -> Result<Plan, PlanError> {
-    let json_context = context::build(forward);
+    let json_context = context::build(forward, received_at);
     let planner = Planner {
         templates,
         json_context: &json_context,
@@ -105,7 +104,47 @@ pub fn plan(
     if !subject_chosen {
         plan.subject = forward.msisdn.as_ref().map(|number| number.e164());
     }
+    refuse_forward_references(&plan.upserts)?;
     Ok(plan)
+}
+
+/// A lookup to a record this same event upserts later could never be satisfied: rows of one
+/// subject are sent in order, so the child would wait for a parent queued behind it.
+fn refuse_forward_references(upserts: &[PlannedUpsert]) -> Result<(), PlanError> {
+    for (index, upsert) in upserts.iter().enumerate() {
+        let fields = references(&upsert.record).chain(references(&upsert.create_only));
+        for (field, parent_field, parent_id) in fields {
+            let later = upserts[index + 1..].iter().find(|other| {
+                other.external_id_field == parent_field && other.external_id == parent_id
+            });
+            if let Some(parent) = later {
+                return Err(PlanError {
+                    mapping: upsert.mapping.clone(),
+                    rule: upsert.rule.clone(),
+                    field: Some(field.to_owned()),
+                    message: format!(
+                        "refers to {} {parent_id}, which this event upserts later; put the rule \
+                         that upserts {} first",
+                        parent.sobject, parent.sobject
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Relationship fields of a record: (field, parent external-id field, parent value).
+fn references(record: &Map<String, Value>) -> impl Iterator<Item = (&str, &str, String)> {
+    record.iter().filter_map(|(field, value)| {
+        let reference = value.as_object().filter(|r| r.len() == 1)?;
+        let (parent_field, parent_value) = reference.iter().next()?;
+        Some((
+            field.as_str(),
+            parent_field.as_str(),
+            external_id_text(Some(parent_value))?,
+        ))
+    })
 }
 
 /// Upserts of the same record planned by several rules become one, at the place of the first:
@@ -204,6 +243,20 @@ impl Planner<'_> {
                 Some(value) => self.field_value(value).map_err(error)?,
                 None => None,
             };
+            let value = match (&field.value_map, value) {
+                (Some(map), Some(value)) => map.apply(value).map_err(|message| {
+                    plan_error(
+                        mapping,
+                        rule,
+                        Some(&field.name),
+                        TemplateError {
+                            message,
+                            line: None,
+                        },
+                    )
+                })?,
+                (_, value) => value,
+            };
             match (value, &field.create_default) {
                 (Some(value), _) if field.create_only => {
                     create_only.insert(field.name.clone(), value)
@@ -223,7 +276,7 @@ impl Planner<'_> {
                 field: Some(step.external_id_field.clone()),
                 message: "the external id rendered empty; the record cannot be matched".to_owned(),
             })?;
-        let depends_on = parent_step(&record, earlier);
+        let depends_on = parent_step(&record, earlier).max(parent_step(&create_only, earlier));
         Ok(PlannedUpsert {
             mapping: mapping.name.clone(),
             rule: rule.name.clone(),
@@ -290,16 +343,11 @@ fn external_id_text(value: Option<&Value>) -> Option<String> {
 
 /// The latest earlier upsert whose record a relationship field of this record points at.
 fn parent_step(record: &Map<String, Value>, earlier: &[PlannedUpsert]) -> Option<usize> {
-    record
-        .values()
-        .filter_map(Value::as_object)
-        .filter(|reference| reference.len() == 1)
-        .filter_map(|reference| reference.iter().next())
-        .filter_map(|(field, value)| {
-            let id = external_id_text(Some(value))?;
-            earlier
-                .iter()
-                .rposition(|step| step.external_id_field == *field && step.external_id == id)
+    references(record)
+        .filter_map(|(_, parent_field, parent_id)| {
+            earlier.iter().rposition(|step| {
+                step.external_id_field == parent_field && step.external_id == parent_id
+            })
         })
         .max()
 }

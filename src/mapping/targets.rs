@@ -28,6 +28,8 @@ pub struct FieldTarget<'a> {
     pub name: &'a str,
     /// The value when it is a literal in the file (templates are known only per event).
     pub literal: Option<&'a Value>,
+    /// Values a value map can produce (its targets and its default).
+    pub mapped_values: Vec<&'a Value>,
     /// For `Relationship__r: {Parent_Field__c: …}`, the parent's external-id field.
     pub parent_external_id: Option<&'a str>,
     pub create_only: bool,
@@ -73,6 +75,11 @@ fn field_target(field: &super::compile::CompiledField) -> FieldTarget<'_> {
         at: field.at,
         name: &field.name,
         literal,
+        mapped_values: field
+            .value_map
+            .iter()
+            .flat_map(|map| map.outputs())
+            .collect(),
         parent_external_id,
         create_only: field.create_only || field.value.is_none(),
     }

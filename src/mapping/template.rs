@@ -58,7 +58,7 @@ pub struct Templates {
 }
 
 impl Templates {
-    pub fn new(plan: &NumberingPlan) -> Templates {
+    pub fn new(plan: &NumberingPlan, time_zone: chrono_tz::Tz) -> Templates {
         let mut env = Environment::new();
         // Values go to Salesforce as data, not into HTML.
         env.set_auto_escape_callback(|_| AutoEscape::None);
@@ -72,7 +72,7 @@ impl Templates {
             minijinja::escape_formatter(out, state, value)
         });
         env.set_fuel(Some(TEMPLATE_FUEL));
-        filters::register(&mut env, plan);
+        filters::register(&mut env, plan, time_zone);
         Templates { env, count: 0 }
     }
 
@@ -183,7 +183,7 @@ mod tests {
     use minijinja::context;
 
     fn render(source: &str, ctx: Value) -> Rendered {
-        let mut templates = Templates::new(&NumberingPlan::default());
+        let mut templates = Templates::new(&NumberingPlan::default(), chrono_tz::Europe::Oslo);
         let template = templates.compile(source).unwrap();
         templates.render(&template, &ctx).unwrap()
     }
@@ -236,7 +236,7 @@ mod tests {
 
     #[test]
     fn variables_lists_top_level_names() {
-        let mut templates = Templates::new(&NumberingPlan::default());
+        let mut templates = Templates::new(&NumberingPlan::default(), chrono_tz::Europe::Oslo);
         let template = templates
             .compile("{{ properties.Keyword ~ msisdnn }}")
             .unwrap();
@@ -251,7 +251,7 @@ mod tests {
 
     #[test]
     fn syntax_errors_are_reported() {
-        let mut templates = Templates::new(&NumberingPlan::default());
+        let mut templates = Templates::new(&NumberingPlan::default(), chrono_tz::Europe::Oslo);
 
         let error = templates.compile("{{ properties. }}").unwrap_err();
 

@@ -4,6 +4,7 @@ mod auth;
 mod client;
 pub mod describe;
 mod limits;
+pub mod schema_file;
 mod upsert;
 
 use std::time::Duration;

@@ -215,8 +215,11 @@ async fn the_same_bad_body_sent_again_is_stored_once() {
 #[tokio::test]
 async fn a_forward_no_mapping_matches_is_stored_as_unmapped() {
     let app = TestApp::spawn().await;
+    // A StrexConnect service the shipped mappings do not cover.
+    let mut report: Value = serde_json::from_slice(&fixture("dlr-subscribe.json")).unwrap();
+    report["properties"]["ServiceType"] = json!("Voting");
 
-    let response = app.post_fixture("dlr-plain-sms-delivered.json").await;
+    let response = app.post("dlr", serde_json::to_vec(&report).unwrap()).await;
 
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.unwrap();
