@@ -6,6 +6,7 @@ pub mod cli;
 pub mod demo;
 pub mod forward;
 pub mod mapping;
+pub mod replay;
 pub mod report;
 pub mod salesforce;
 pub mod server;

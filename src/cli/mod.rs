@@ -2,6 +2,7 @@
 
 mod args;
 mod mappings;
+mod replay;
 mod serve;
 
 use std::process::ExitCode;
@@ -31,6 +32,8 @@ enum Command {
     Demo(crate::demo::DemoArgs),
     /// Check, preview and test mapping files.
     Mappings(mappings::MappingsCommand),
+    /// Plan a stored event again with the current mappings.
+    Replay(replay::ReplayArgs),
 }
 
 /// Parses the command line and runs the command.
@@ -69,5 +72,6 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Migrate(args) => serve::migrate(args).await,
         Command::Demo(args) => crate::demo::run(args).await,
         Command::Mappings(command) => mappings::run(command),
+        Command::Replay(args) => replay::run(args).await,
     }
 }

@@ -6,11 +6,12 @@
 //! a body that is not a valid forward is stored as `rejected` so nothing that reached us is
 //! lost.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
 use super::{Forward, ForwardKind, NumberingPlan, PayloadError, parse};
+use crate::mapping::live::SharedMappings;
 use crate::mapping::{MappingSet, Plan};
 use crate::store::{EventStatus, NewEvent, Store, StoreError, StoredEvent};
 use crate::sync::SyncWake;
@@ -19,7 +20,7 @@ use crate::sync::SyncWake;
 #[derive(Clone)]
 pub struct Intake {
     pub store: Store,
-    pub mappings: Arc<RwLock<Arc<MappingSet>>>,
+    pub mappings: SharedMappings,
     pub numbering_plan: NumberingPlan,
     pub wake: SyncWake,
 }

@@ -8,6 +8,7 @@ mod compile;
 pub mod condition;
 pub mod context;
 mod filters;
+pub mod live;
 mod model;
 mod plan;
 pub mod preview;
@@ -324,3 +325,6 @@ fn version_of(sources: &[MappingSource]) -> String {
     }
     hex::encode(&hasher.finalize()[..6])
 }
+
+#[cfg(test)]
+mod tests;

@@ -33,6 +33,8 @@ pub fn check(targets: &[StepTarget<'_>], objects: &[ObjectDescription]) -> Vec<I
             }
         }
     }
+    // In the order a reader meets them in the files.
+    issues.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
     issues
 }
 

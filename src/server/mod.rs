@@ -2,10 +2,11 @@
 
 mod health;
 pub mod problem;
+mod reload;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -112,9 +113,16 @@ pub async fn start(
     tracing::info!(login_url = %config.salesforce.login_url, "logged in to Salesforce");
 
     let wake = SyncWake::default();
+    let shared_mappings = crate::mapping::live::shared(mappings);
+    tokio::spawn(reload::watch(
+        shared_mappings.clone(),
+        config.mappings_dir.clone(),
+        config.mapping_settings.clone(),
+        shutdown.clone(),
+    ));
     let intake = Intake {
         store: store.clone(),
-        mappings: Arc::new(RwLock::new(Arc::new(mappings))),
+        mappings: shared_mappings,
         numbering_plan: config.mapping_settings.numbering_plan.clone(),
         wake: wake.clone(),
     };

@@ -71,7 +71,7 @@ impl Store {
         };
         if !upserts.is_empty() {
             let version = event.mapping_version.unwrap_or_default();
-            insert_sync_rows(&mut tx, event_id, event.subject, version, upserts).await?;
+            insert_sync_rows(&mut tx, event_id, event.subject, version, upserts, 0).await?;
         }
         tx.commit().await?;
         Ok(StoredEvent::New { event_id })
@@ -106,18 +106,22 @@ async fn insert_event(
 }
 
 /// All rows of one event in a single statement, to keep intake at one round trip per table.
-async fn insert_sync_rows(
+/// Steps are numbered from `first_step` (a replanned event continues after its old steps).
+pub(super) async fn insert_sync_rows(
     tx: &mut sqlx::PgConnection,
     event_id: i64,
     subject: Option<&str>,
     mapping_version: &str,
     upserts: &[PlannedUpsert],
+    first_step: i32,
 ) -> Result<(), StoreError> {
-    let steps: Vec<i32> = (0..upserts.len() as i32).collect();
+    let steps: Vec<i32> = (0..upserts.len() as i32)
+        .map(|step| first_step + step)
+        .collect();
     let column = |f: fn(&PlannedUpsert) -> String| upserts.iter().map(f).collect::<Vec<_>>();
     let depends_on: Vec<Option<i32>> = upserts
         .iter()
-        .map(|u| u.depends_on.map(|step| step as i32))
+        .map(|u| u.depends_on.map(|step| first_step + step as i32))
         .collect();
     let records: Vec<Json<Value>> = upserts
         .iter()

@@ -2,6 +2,7 @@
 
 mod events;
 pub mod log_view;
+pub mod replay;
 pub mod sync_log;
 pub mod temp_server;
 

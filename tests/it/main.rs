@@ -2,4 +2,6 @@
 
 mod common;
 mod intake;
+mod mapping_cases;
+mod mappings;
 mod sync;

@@ -1,0 +1,101 @@
+//! `strexforce replay`: plan a stored event again with the mappings in force now, for example
+//! after fixing a mapping for `unmapped`, `plan_failed` or failed events.
+
+use serde::Serialize;
+
+use crate::forward::{ForwardKind, NumberingPlan, parse};
+use crate::mapping::{MappingSet, PlannedUpsert};
+use crate::store::replay::{Replan, Replanned, ReplayError};
+use crate::store::{EventStatus, Store};
+
+/// What replaying an event did (or, in a dry run, would do).
+#[derive(Debug, Clone, Serialize)]
+pub struct ReplayReport {
+    pub event_id: i64,
+    pub previous_status: String,
+    pub status: &'static str,
+    pub mapping_version: String,
+    pub error: Option<String>,
+    /// Rows set aside as `ignored` (REPLANNED).
+    pub ignored_rows: Vec<i64>,
+    /// Rows added, with the upserts they carry.
+    pub added_rows: Vec<i64>,
+    pub upserts: Vec<PlannedUpsert>,
+}
+
+/// Why an event could not be replayed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayFailure {
+    #[error(transparent)]
+    Replay(#[from] ReplayError),
+    #[error("event {event_id} is not a valid forward ({error}); it cannot be planned")]
+    NotAForward { event_id: i64, error: String },
+}
+
+/// Plans event `event_id` again; with `dry_run` nothing is written.
+pub async fn replay(
+    store: &Store,
+    mappings: &MappingSet,
+    plan_settings: &NumberingPlan,
+    event_id: i64,
+    dry_run: bool,
+) -> Result<ReplayReport, ReplayFailure> {
+    let stored = store
+        .stored_forward(event_id)
+        .await
+        .map_err(ReplayError::from)?
+        .ok_or(ReplayError::NoSuchEvent(event_id))?;
+    let kind = ForwardKind::parse(&stored.kind).unwrap_or(ForwardKind::Mo);
+    let forward = parse(kind, &stored.body_raw, plan_settings).map_err(|error| {
+        ReplayFailure::NotAForward {
+            event_id,
+            error: error.to_string(),
+        }
+    })?;
+    let planned = mappings.plan_at(&forward, stored.received_at);
+    let (status, subject, error, plan) = match &planned {
+        Ok(plan) if plan.upserts.is_empty() => (
+            EventStatus::Unmapped,
+            plan.subject.clone(),
+            None,
+            Some(plan),
+        ),
+        Ok(plan) => (EventStatus::Planned, plan.subject.clone(), None, Some(plan)),
+        Err(error) => (
+            EventStatus::PlanFailed,
+            forward.msisdn.as_ref().map(|n| n.e164()),
+            Some(error.to_string()),
+            None,
+        ),
+    };
+    let mut report = ReplayReport {
+        event_id,
+        previous_status: stored.status.clone(),
+        status: status.as_str(),
+        mapping_version: mappings.version().to_owned(),
+        error: error.clone(),
+        ignored_rows: Vec::new(),
+        added_rows: Vec::new(),
+        upserts: plan.map(|p| p.upserts.clone()).unwrap_or_default(),
+    };
+    if dry_run {
+        return Ok(report);
+    }
+    let replan = Replan {
+        event_id,
+        status,
+        subject: subject.as_deref(),
+        error: error.as_deref(),
+        mapping_version: mappings.version(),
+        plan,
+    };
+    let Replanned {
+        previous_status,
+        ignored_rows,
+        added_rows,
+    } = store.replan(&replan).await?;
+    report.previous_status = previous_status;
+    report.ignored_rows = ignored_rows;
+    report.added_rows = added_rows;
+    Ok(report)
+}

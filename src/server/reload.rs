@@ -1,0 +1,96 @@
+//! Hot reload of the mappings: on SIGHUP and whenever a file in the mappings folder changes.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use notify::{RecursiveMode, Watcher};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::mapping::MappingSettings;
+use crate::mapping::live::{Reloaded, SharedMappings, reload};
+
+/// Editors write a file in several steps (truncate, write, rename); changes closer together
+/// than this are one edit.
+const SETTLE: Duration = Duration::from_millis(250);
+
+/// Reloads until `shutdown`. A watcher that cannot start leaves SIGHUP working.
+pub async fn watch(
+    shared: SharedMappings,
+    dir: PathBuf,
+    settings: MappingSettings,
+    shutdown: CancellationToken,
+) {
+    let (changed, mut changes) = mpsc::unbounded_channel::<()>();
+    let _watcher = file_watcher(&dir, changed.clone());
+    spawn_sighup_listener(changed, shutdown.clone());
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            Some(()) = changes.recv() => {
+                settle(&mut changes).await;
+                apply(&shared, &dir, &settings);
+            }
+        }
+    }
+}
+
+fn file_watcher(
+    dir: &PathBuf,
+    changed: mpsc::UnboundedSender<()>,
+) -> Option<notify::RecommendedWatcher> {
+    let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if event.is_ok_and(|e| !e.kind.is_access()) {
+            let _ = changed.send(());
+        }
+    });
+    let mut watcher = match watcher {
+        Ok(watcher) => watcher,
+        Err(error) => {
+            tracing::warn!(%error, "cannot watch the mappings folder; reload with SIGHUP");
+            return None;
+        }
+    };
+    if let Err(error) = watcher.watch(dir, RecursiveMode::NonRecursive) {
+        tracing::warn!(%error, dir = %dir.display(), "cannot watch the mappings folder; reload with SIGHUP");
+        return None;
+    }
+    Some(watcher)
+}
+
+#[cfg(unix)]
+fn spawn_sighup_listener(changed: mpsc::UnboundedSender<()>, shutdown: CancellationToken) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut hangup) = signal(SignalKind::hangup()) else {
+        tracing::warn!("cannot listen for SIGHUP; mappings reload on file changes only");
+        return;
+    };
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                Some(()) = hangup.recv() => { let _ = changed.send(()); }
+            }
+        }
+    });
+}
+
+#[cfg(not(unix))]
+fn spawn_sighup_listener(_changed: mpsc::UnboundedSender<()>, _shutdown: CancellationToken) {}
+
+/// Waits until changes stop arriving for a moment.
+async fn settle(changes: &mut mpsc::UnboundedReceiver<()>) {
+    while let Ok(Some(())) = tokio::time::timeout(SETTLE, changes.recv()).await {}
+}
+
+fn apply(shared: &SharedMappings, dir: &PathBuf, settings: &MappingSettings) {
+    match reload(shared, dir, settings) {
+        Ok(Reloaded::Replaced { from, to }) => tracing::info!(from, to, "mappings reloaded"),
+        Ok(Reloaded::Unchanged { version }) => tracing::debug!(version, "mappings unchanged"),
+        Err(error) => {
+            for issue in &error.issues {
+                tracing::error!(%issue, "mapping problem; the previous mappings stay in force");
+            }
+        }
+    }
+}

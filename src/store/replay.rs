@@ -1,0 +1,168 @@
+//! Planning a stored event again, after a mapping was fixed.
+//!
+//! The event's old rows that did not succeed (pending, failed, dead, skipped) are set aside as
+//! `ignored` with the code REPLANNED, and the new plan's rows are added after them. Rows that
+//! succeeded stay as the history of what reached Salesforce. An event with rows in flight is
+//! not replanned: a worker may be sending them right now.
+
+use chrono::{DateTime, Utc};
+
+use super::events::insert_sync_rows;
+use super::{EventStatus, Store, StoreError};
+use crate::mapping::Plan;
+
+/// A stored event, as replay needs it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StoredForward {
+    pub id: i64,
+    pub kind: String,
+    pub body_raw: Vec<u8>,
+    pub status: String,
+    pub received_at: DateTime<Utc>,
+}
+
+/// The new plan of an event, ready to store.
+#[derive(Debug)]
+pub struct Replan<'a> {
+    pub event_id: i64,
+    pub status: EventStatus,
+    pub subject: Option<&'a str>,
+    pub error: Option<&'a str>,
+    pub mapping_version: &'a str,
+    pub plan: Option<&'a Plan>,
+}
+
+/// What replay changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replanned {
+    pub previous_status: String,
+    pub ignored_rows: Vec<i64>,
+    pub added_rows: Vec<i64>,
+}
+
+/// Why an event cannot be replanned.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error("event {0} does not exist")]
+    NoSuchEvent(i64),
+    #[error("event {event_id} has rows in flight ({rows:?}); try again once they are recorded")]
+    InFlight { event_id: i64, rows: Vec<i64> },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for ReplayError {
+    fn from(error: sqlx::Error) -> Self {
+        ReplayError::Store(error.into())
+    }
+}
+
+impl Store {
+    pub async fn stored_forward(&self, event_id: i64) -> Result<Option<StoredForward>, StoreError> {
+        let event = sqlx::query_as(
+            "SELECT id, kind, body_raw, status, received_at FROM inbound_event WHERE id = $1",
+        )
+        .bind(event_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(event)
+    }
+
+    /// Replaces an event's unsucceeded rows with a new plan, in one transaction.
+    pub async fn replan(&self, replan: &Replan<'_>) -> Result<Replanned, ReplayError> {
+        let mut tx = self.pool.begin().await?;
+        let previous_status: Option<String> =
+            sqlx::query_scalar("SELECT status FROM inbound_event WHERE id = $1 FOR UPDATE")
+                .bind(replan.event_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let previous_status = previous_status.ok_or(ReplayError::NoSuchEvent(replan.event_id))?;
+        refuse_in_flight(&mut tx, replan.event_id).await?;
+        let ignored_rows = ignore_open_rows(&mut tx, replan.event_id).await?;
+        let added_rows = add_rows(&mut tx, replan).await?;
+        update_event(&mut tx, replan).await?;
+        tx.commit().await?;
+        Ok(Replanned {
+            previous_status,
+            ignored_rows,
+            added_rows,
+        })
+    }
+}
+
+async fn refuse_in_flight(tx: &mut sqlx::PgConnection, event_id: i64) -> Result<(), ReplayError> {
+    let rows: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM sync_log WHERE event_id = $1 AND status = 'in_flight' ORDER BY id",
+    )
+    .bind(event_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    if rows.is_empty() {
+        Ok(())
+    } else {
+        Err(ReplayError::InFlight { event_id, rows })
+    }
+}
+
+async fn ignore_open_rows(
+    tx: &mut sqlx::PgConnection,
+    event_id: i64,
+) -> Result<Vec<i64>, ReplayError> {
+    let mut ids: Vec<i64> = sqlx::query_scalar(
+        "UPDATE sync_log SET status = 'ignored', error_code = 'REPLANNED',
+             error_message = 'set aside when the event was planned again', updated_at = now()
+         WHERE event_id = $1 AND status IN ('pending', 'failed', 'dead', 'skipped')
+         RETURNING id",
+    )
+    .bind(event_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    ids.sort_unstable();
+    Ok(ids)
+}
+
+async fn add_rows(
+    tx: &mut sqlx::PgConnection,
+    replan: &Replan<'_>,
+) -> Result<Vec<i64>, ReplayError> {
+    let Some(plan) = replan.plan.filter(|plan| !plan.upserts.is_empty()) else {
+        return Ok(Vec::new());
+    };
+    let first_step: i32 =
+        sqlx::query_scalar("SELECT COALESCE(max(step) + 1, 0) FROM sync_log WHERE event_id = $1")
+            .bind(replan.event_id)
+            .fetch_one(&mut *tx)
+            .await?;
+    insert_sync_rows(
+        tx,
+        replan.event_id,
+        replan.subject,
+        replan.mapping_version,
+        &plan.upserts,
+        first_step,
+    )
+    .await?;
+    let ids = sqlx::query_scalar(
+        "SELECT id FROM sync_log WHERE event_id = $1 AND step >= $2 ORDER BY id",
+    )
+    .bind(replan.event_id)
+    .bind(first_step)
+    .fetch_all(&mut *tx)
+    .await?;
+    Ok(ids)
+}
+
+async fn update_event(tx: &mut sqlx::PgConnection, replan: &Replan<'_>) -> Result<(), ReplayError> {
+    sqlx::query(
+        "UPDATE inbound_event SET status = $2, subject = $3, error = $4, mapping_version = $5
+         WHERE id = $1",
+    )
+    .bind(replan.event_id)
+    .bind(replan.status.as_str())
+    .bind(replan.subject)
+    .bind(replan.error)
+    .bind(replan.mapping_version)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}

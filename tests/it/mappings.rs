@@ -1,0 +1,370 @@
+//! The mapping tools and the mapping lifecycle: check, preview, test, hot reload, replay.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use strexforce::forward::NumberingPlan;
+use strexforce::mapping::cases::run_dir;
+use strexforce::mapping::{MappingSet, MappingSettings, schema_check};
+use strexforce::replay::replay;
+use strexforce::salesforce::schema_file;
+
+use crate::common::{TestApp, fixture, query_json, shipped_mappings, wait_until};
+
+fn strexforce(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_strexforce"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("STREXFORCE_MAPPINGS_DIR")
+        .output()
+        .expect("the strexforce binary runs")
+}
+
+fn copy_shipped_mappings(to: &Path) {
+    for entry in std::fs::read_dir(shipped_mappings()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            std::fs::copy(&path, to.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+}
+
+#[test]
+fn the_shipped_mappings_pass_check_against_the_emulator_schema_and_their_cases() {
+    let set = MappingSet::load_dir(&shipped_mappings(), &MappingSettings::default()).unwrap();
+
+    let issues = schema_check::check(&set.targets(), &schema_file::builtin());
+    let results = run_dir(
+        &set,
+        &shipped_mappings().join("tests"),
+        &NumberingPlan::default(),
+    )
+    .unwrap();
+
+    assert_eq!(issues, vec![]);
+    let failures: Vec<_> = results.iter().filter(|r| r.failure.is_some()).collect();
+    assert_eq!(
+        failures,
+        Vec::<&strexforce::mapping::cases::CaseResult>::new()
+    );
+    let names: Vec<&str> = results.iter().map(|r| r.name.as_str()).collect();
+    for action in [
+        "Subscribe",
+        "Unsubscribe",
+        "Signup",
+        "Recurring",
+        "AlterPrice",
+        "SubscribePreAuthFailed",
+        "RecurringPreAuthFailed",
+        "ValidationFailed",
+        "AlreadyRegistered",
+        "LookupFailed",
+        "AlterPriceInvalid",
+    ] {
+        assert!(
+            names.iter().any(|name| name.contains(action)),
+            "no case for {action}"
+        );
+    }
+}
+
+#[test]
+fn mappings_check_prints_each_problem_with_its_position_and_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("broken.yaml"),
+        "rules:\n  - name: r\n    upserts:\n      - object: Contact\n        external_id: Strex_MSISDN__c\n        fields:\n          Strex_MSISDN__c: \"{{ msisdn }}\"\n          Strex_Subscription_Status__c: Sleeping\n          Shoe_Size__c: 44\n      - object: Spaceship__c\n        external_id: Name\n        fields: { Name: x }\n",
+    )
+    .unwrap();
+
+    let output = strexforce(&[
+        "mappings",
+        "check",
+        "--mappings",
+        dir.path().to_str().unwrap(),
+    ]);
+
+    assert!(!output.status.success());
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let file = dir.path().join("broken.yaml").display().to_string();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            format!(
+                "{file}:8:41: `Sleeping` is not an allowed value of Contact.Strex_Subscription_Status__c (allowed: Active, Unsubscribed, PreAuthFailed, ValidationFailed, LookupFailed)"
+            ),
+            format!("{file}:9:25: field `Shoe_Size__c` is not a field of Contact"),
+            format!("{file}:10:17: object `Spaceship__c` is not in the schema"),
+        ]
+    );
+}
+
+#[test]
+fn mappings_preview_prints_the_plan_as_json() {
+    let output = strexforce(&[
+        "mappings",
+        "preview",
+        "--kind",
+        "dlr",
+        "--received-at",
+        "2025-03-31T22:30:00Z",
+        "tests/fixtures/strex/dlr-recurring.json",
+    ]);
+
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let preview: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(preview["status"], "planned");
+    assert_eq!(preview["subject"], "+4700000001");
+    let upserts: Vec<(&str, &str)> = preview["upserts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| (u["sobject"].as_str().unwrap(), u["rule"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        upserts,
+        [
+            ("Contact", "contact+charged"),
+            ("Opportunity", "donation"),
+            ("Strex_Event__c", "event")
+        ]
+    );
+    assert_eq!(preview["upserts"][1]["record"]["CloseDate"], "2025-04-01");
+    assert_eq!(preview["upserts"][1]["record"]["Amount"], 200);
+}
+
+#[test]
+fn mappings_test_prints_a_diff_for_a_failing_case() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_shipped_mappings(dir.path());
+    std::fs::create_dir(dir.path().join("tests")).unwrap();
+    std::fs::write(
+        dir.path().join("tests/wrong.yaml"),
+        "cases:\n  - name: expects the wrong status\n    kind: dlr\n    forward: { transactionId: t, recipient: \"+4700000001\", statusCode: Ok, detailedStatusCode: Delivered, properties: { ServiceType: Subscription, SystemAction: Unsubscribe } }\n    expect:\n      upserts:\n        - sobject: Contact\n          record: { Strex_Subscription_Status__c: Active }\n        - sobject: Strex_Event__c\n",
+    )
+    .unwrap();
+
+    let output = strexforce(&[
+        "mappings",
+        "test",
+        "--mappings",
+        dir.path().to_str().unwrap(),
+    ]);
+
+    assert!(!output.status.success());
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(stdout.contains("FAIL  "), "{stdout}");
+    assert!(
+        stdout.contains("-      \"Strex_Subscription_Status__c\": \"Active\""),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("+      \"Strex_Subscription_Status__c\": \"Unsubscribed\""),
+        "{stdout}"
+    );
+    assert!(stdout.contains("0 passed, 1 failed"), "{stdout}");
+}
+
+#[tokio::test]
+async fn a_donation_charge_becomes_a_won_opportunity_and_its_reversal_closes_it() {
+    let app = TestApp::spawn().await;
+
+    app.post_fixture("dlr-recurring.json").await;
+    app.wait_for_sync().await;
+    let won = app.record(
+        "Opportunity",
+        "Strex_Transaction_Id__c",
+        "0af061b9-665f-4700-93a3-fe8d723c80c8",
+    );
+    app.post_fixture("dlr-reversed.json").await;
+    app.wait_for_sync().await;
+
+    let contact = app.record("Contact", "Strex_MSISDN__c", "+4700000001");
+    assert_eq!(won["StageName"], "Closed Won");
+    assert_eq!(won["Amount"], json!(200));
+    assert_eq!(won["ContactId"], contact["Id"]);
+    let reversed = app.record("Opportunity", "Id", won["Id"].as_str().unwrap());
+    assert_eq!(reversed["StageName"], "Closed Lost");
+    let statuses: Vec<String> = app
+        .sync_log()
+        .await
+        .iter()
+        .map(|r| r.status.clone())
+        .collect();
+    assert_eq!(statuses, vec!["succeeded"; 6]);
+}
+
+#[tokio::test]
+async fn an_update_only_step_for_a_record_salesforce_does_not_have_is_skipped() {
+    let app = TestApp::spawn().await;
+
+    app.post_fixture("dlr-reversed.json").await;
+    app.wait_for_sync().await;
+
+    let rows = query_json(
+        app.store(),
+        "SELECT sobject, operation, status, error_code FROM sync_log ORDER BY id",
+    )
+    .await;
+    assert_eq!(
+        rows[1],
+        json!({"sobject": "Opportunity", "operation": "update", "status": "skipped", "error_code": "NOT_FOUND"})
+    );
+    assert_eq!(rows[2]["status"], "succeeded");
+    assert!(app.emulator.records("Opportunity").is_empty());
+}
+
+#[tokio::test]
+async fn serve_reloads_changed_mappings_and_keeps_the_old_ones_when_an_edit_is_broken() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_shipped_mappings(dir.path());
+    let app = TestApp::spawn_with(dir.path().to_owned()).await;
+    let first = planned_version(&app, 1).await;
+
+    std::fs::write(
+        dir.path().join("zz-broken.yaml"),
+        "rules: [ { name: x, upserts: [ { object: A } ] } ]\n",
+    )
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let after_broken_edit = planned_version(&app, 2).await;
+    std::fs::remove_file(dir.path().join("zz-broken.yaml")).unwrap();
+    let edited = std::fs::read_to_string(dir.path().join("mo.yaml"))
+        .unwrap()
+        .replace("Kind__c: MO", "Kind__c: DLR");
+    std::fs::write(dir.path().join("mo.yaml"), edited).unwrap();
+
+    assert_eq!(after_broken_edit, first);
+    let mut attempt = 3;
+    wait_until(
+        "the edited mappings to be in force",
+        Duration::from_secs(10),
+        || {
+            attempt += 1;
+            let app = &app;
+            let first = first.clone();
+            async move { planned_version(app, attempt).await != first }
+        },
+    )
+    .await;
+}
+
+/// Posts a fresh MO and returns the mapping version its rows were planned with.
+async fn planned_version(app: &TestApp, n: u32) -> String {
+    let mut mo: Value = serde_json::from_slice(&fixture("mo-minimal.json")).unwrap();
+    mo["transactionId"] = json!(format!("reload-{n}"));
+    let response = app.post("mo", serde_json::to_vec(&mo).unwrap()).await;
+    let event_id = response.json::<Value>().await.unwrap()["event_id"]
+        .as_i64()
+        .unwrap();
+    let sql = format!("SELECT DISTINCT mapping_version FROM sync_log WHERE event_id = {event_id}");
+    let rows = query_json(app.store(), &sql).await;
+    rows[0]["mapping_version"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn replay_plans_an_unmapped_event_again_once_a_mapping_covers_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        shipped_mappings().join("mo.yaml"),
+        dir.path().join("mo.yaml"),
+    )
+    .unwrap();
+    let app = TestApp::spawn_with(dir.path().to_owned()).await;
+    let response = app.post_fixture("dlr-subscribe.json").await;
+    let event_id = response.json::<Value>().await.unwrap()["event_id"]
+        .as_i64()
+        .unwrap();
+    copy_shipped_mappings(dir.path());
+    let fixed = MappingSet::load_dir(dir.path(), &MappingSettings::default()).unwrap();
+
+    let report = replay(
+        app.store(),
+        &fixed,
+        &NumberingPlan::default(),
+        event_id,
+        false,
+    )
+    .await
+    .unwrap();
+    app.wait_for_sync().await;
+
+    assert_eq!(report.previous_status, "unmapped");
+    assert_eq!(report.status, "planned");
+    assert_eq!(report.added_rows.len(), 2);
+    let contact = app.record("Contact", "Strex_MSISDN__c", "+4700000001");
+    assert_eq!(contact["Strex_Subscription_Status__c"], "Active");
+    let events = query_json(
+        app.store(),
+        "SELECT status, mapping_version FROM inbound_event",
+    )
+    .await;
+    assert_eq!(events[0]["status"], "planned");
+    assert_eq!(events[0]["mapping_version"], fixed.version());
+}
+
+#[tokio::test]
+async fn replay_sets_failed_rows_aside_and_sends_the_fixed_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let broken = std::fs::read_to_string(shipped_mappings().join("mo.yaml"))
+        .unwrap()
+        .replace("Kind__c: MO", "Kind__c: SMS");
+    std::fs::write(dir.path().join("mo.yaml"), broken).unwrap();
+    let app = TestApp::spawn_with(dir.path().to_owned()).await;
+    let response = app.post_fixture("mo-plain.json").await;
+    let event_id = response.json::<Value>().await.unwrap()["event_id"]
+        .as_i64()
+        .unwrap();
+    app.wait_for_sync().await;
+    let fixed = MappingSet::load_dir(&shipped_mappings(), &MappingSettings::default()).unwrap();
+
+    let report = replay(
+        app.store(),
+        &fixed,
+        &NumberingPlan::default(),
+        event_id,
+        false,
+    )
+    .await
+    .unwrap();
+    app.wait_for_sync().await;
+
+    let rows = query_json(
+        app.store(),
+        "SELECT id, sobject, status, error_code FROM sync_log ORDER BY id",
+    )
+    .await;
+    let statuses: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["sobject"].as_str().unwrap(),
+                r["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("Contact", "succeeded"),
+            ("Strex_Event__c", "ignored"),
+            ("Contact", "succeeded"),
+            ("Strex_Event__c", "succeeded")
+        ]
+    );
+    assert_eq!(rows[1]["error_code"], "REPLANNED");
+    assert_eq!(report.ignored_rows, vec![rows[1]["id"].as_i64().unwrap()]);
+    let event = app.record(
+        "Strex_Event__c",
+        "Strex_Transaction_Id__c",
+        "df1c6a90-7179-4807-83e9-50bf03d72cb3",
+    );
+    assert_eq!(event["Kind__c"], "MO");
+}
