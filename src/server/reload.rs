@@ -1,6 +1,6 @@
 //! Hot reload of the mappings: on SIGHUP and whenever a file in the mappings folder changes.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use notify::{RecursiveMode, Watcher};
@@ -36,7 +36,7 @@ pub async fn watch(
 }
 
 fn file_watcher(
-    dir: &PathBuf,
+    dir: &Path,
     changed: mpsc::UnboundedSender<()>,
 ) -> Option<notify::RecommendedWatcher> {
     let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
@@ -83,7 +83,7 @@ async fn settle(changes: &mut mpsc::UnboundedReceiver<()>) {
     while let Ok(Some(())) = tokio::time::timeout(SETTLE, changes.recv()).await {}
 }
 
-fn apply(shared: &SharedMappings, dir: &PathBuf, settings: &MappingSettings) {
+fn apply(shared: &SharedMappings, dir: &Path, settings: &MappingSettings) {
     match reload(shared, dir, settings) {
         Ok(Reloaded::Replaced { from, to }) => tracing::info!(from, to, "mappings reloaded"),
         Ok(Reloaded::Unchanged { version }) => tracing::debug!(version, "mappings unchanged"),
