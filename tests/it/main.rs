@@ -4,4 +4,5 @@ mod common;
 mod intake;
 mod mapping_cases;
 mod mappings;
+mod salesforce_metadata;
 mod sync;

@@ -368,3 +368,53 @@ async fn replay_sets_failed_rows_aside_and_sends_the_fixed_plan() {
     );
     assert_eq!(event["Kind__c"], "MO");
 }
+
+fn json_schema(path: &Path) -> jsonschema::Validator {
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    jsonschema::validator_for(&schema).expect("a valid JSON Schema")
+}
+
+fn yaml_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn the_shipped_files_follow_their_json_schemas() {
+    let mappings = json_schema(&shipped_mappings().join("schema.json"));
+    let cases = json_schema(&shipped_mappings().join("tests/schema.json"));
+    let pairs = yaml_files(&shipped_mappings())
+        .into_iter()
+        .map(|file| (file, &mappings))
+        .chain(
+            yaml_files(&shipped_mappings().join("tests"))
+                .into_iter()
+                .map(|file| (file, &cases)),
+        );
+
+    for (file, validator) in pairs {
+        let document: Value =
+            serde_saphyr::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&document)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{}: {errors:?}", file.display());
+    }
+}
+
+#[test]
+fn the_json_schema_refuses_a_misspelled_key_as_the_loader_does() {
+    let validator = json_schema(&shipped_mappings().join("schema.json"));
+    let typo: Value = serde_saphyr::from_str(
+        "rules:\n  - name: r\n    upserts:\n      - object: A\n        external_id: K\n        feilds: { K: 1 }\n",
+    )
+    .unwrap();
+
+    assert!(!validator.is_valid(&typo));
+}
