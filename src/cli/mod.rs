@@ -1,13 +1,17 @@
 //! The `strexforce` command line.
 
 mod args;
+mod salesforce;
 mod serve;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-pub use args::{DatabaseArgs, MappingArgs, SalesforceArgs, ServeArgs, SyncArgs};
+pub use args::{
+    AuthFlowName, DatabaseArgs, MappingArgs, SalesforceArgs, ServeArgs, SettingsError, StartupArgs,
+    SyncArgs,
+};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -28,6 +32,11 @@ enum Command {
     Migrate(DatabaseArgs),
     /// Run everything locally against the Salesforce emulator with the sample forwards.
     Demo(crate::demo::DemoArgs),
+    /// Log in to Salesforce and check the org against the mappings.
+    Salesforce {
+        #[command(subcommand)]
+        command: salesforce::SalesforceCommand,
+    },
 }
 
 /// Parses the command line and runs the command.
@@ -65,5 +74,6 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::serve(*args).await,
         Command::Migrate(args) => serve::migrate(args).await,
         Command::Demo(args) => crate::demo::run(args).await,
+        Command::Salesforce { command } => salesforce::run(command).await,
     }
 }

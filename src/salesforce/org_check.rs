@@ -1,0 +1,451 @@
+//! Checks what the mappings write against an org's describe results: objects and fields
+//! exist and may be written the way each step writes them, upsert keys are external ids,
+//! literal values fit, and relationships resolve to a parent's external id.
+//!
+//! Pure: the describe results come from a lookup, so the same rules apply to a live org
+//! (`salesforce check`) and to a schema file (`mappings check`).
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use super::describe::{FieldDescription, ObjectDescription};
+use crate::mapping::{FieldTarget, Operation, Position, StepTarget};
+
+/// How bad a finding is; only errors make a check fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        })
+    }
+}
+
+/// One kind of problem, with what is needed to explain it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    UnknownObject,
+    ObjectNotCreateable,
+    ObjectNotUpdateable,
+    UnknownField { suggestion: Option<String> },
+    FieldNotCreateable,
+    FieldNotUpdateable,
+    NotExternalId,
+    PicklistValueNotAllowed { value: String, restricted: bool },
+    TooLong { length: usize, max: u32 },
+    CannotBeCleared,
+    UnknownRelationship { suggestion: Option<String> },
+    ParentObjectUnknown { objects: Vec<String> },
+    ParentKeyNotExternalId { key: String, objects: Vec<String> },
+    RequiredOnCreate,
+}
+
+impl Problem {
+    pub fn severity(&self) -> Severity {
+        match self {
+            Problem::PicklistValueNotAllowed {
+                restricted: false, ..
+            }
+            | Problem::RequiredOnCreate => Severity::Warning,
+            _ => Severity::Error,
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Problem::UnknownObject => {
+                f.write_str("the org has no such object, or the user cannot see it")
+            }
+            Problem::ObjectNotCreateable => {
+                f.write_str("the user cannot create records of this object")
+            }
+            Problem::ObjectNotUpdateable => {
+                f.write_str("the user cannot update records of this object")
+            }
+            Problem::UnknownField { suggestion } => {
+                f.write_str("no such field, or the user cannot see it (field-level security)")?;
+                did_you_mean(f, suggestion)
+            }
+            Problem::FieldNotCreateable => {
+                f.write_str("the field cannot be set when a record is created")
+            }
+            Problem::FieldNotUpdateable => f.write_str(
+                "the field cannot be set when a record is updated (make it create_only, or \
+                 give the user edit access)",
+            ),
+            Problem::NotExternalId => {
+                f.write_str("the upsert key is not an External ID field (nor an id lookup)")
+            }
+            Problem::PicklistValueNotAllowed { value, restricted } => {
+                write!(f, "{value:?} is not an active value of this picklist")?;
+                if !restricted {
+                    f.write_str(" (unrestricted, so Salesforce stores it as an inactive value)")?;
+                }
+                Ok(())
+            }
+            Problem::TooLong { length, max } => {
+                write!(
+                    f,
+                    "the value is {length} UTF-16 units long; the field holds {max}"
+                )
+            }
+            Problem::CannotBeCleared => f.write_str("null clears the field, but it is required"),
+            Problem::UnknownRelationship { suggestion } => {
+                f.write_str("no lookup or master-detail relationship has this name")?;
+                did_you_mean(f, suggestion)
+            }
+            Problem::ParentObjectUnknown { objects } => {
+                write!(
+                    f,
+                    "the relationship points to {}, which cannot be described",
+                    objects.join(", ")
+                )
+            }
+            Problem::ParentKeyNotExternalId { key, objects } => {
+                write!(
+                    f,
+                    "{key} is not an External ID field of {}",
+                    objects.join(" or ")
+                )
+            }
+            Problem::RequiredOnCreate => {
+                f.write_str("required when a record is created, and this step does not set it")
+            }
+        }
+    }
+}
+
+fn did_you_mean(f: &mut fmt::Formatter<'_>, suggestion: &Option<String>) -> fmt::Result {
+    match suggestion {
+        Some(name) => write!(f, "; did you mean {name}?"),
+        None => Ok(()),
+    }
+}
+
+/// One problem at one place of a mapping file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub file: PathBuf,
+    pub at: Position,
+    pub mapping: String,
+    pub rule: String,
+    pub object: String,
+    /// The field, relationship or upsert key concerned; `None` for the object itself.
+    pub field: Option<String>,
+    pub problem: Problem,
+}
+
+impl Finding {
+    pub fn severity(&self) -> Severity {
+        self.problem.severity()
+    }
+
+    /// `file:line:column`, the form editors and terminals turn into links.
+    pub fn location(&self) -> String {
+        format!(
+            "{}:{}:{}",
+            self.file.display(),
+            self.at.line,
+            self.at.column
+        )
+    }
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: {}: {}",
+            self.location(),
+            self.severity(),
+            self.object
+        )?;
+        if let Some(field) = &self.field {
+            write!(f, ".{field}")?;
+        }
+        write!(f, ": {}", self.problem)
+    }
+}
+
+/// Every finding for `targets`, in file order. `describe` answers for an object name
+/// (as written in the mappings) with its describe result, or `None` if there is none.
+pub fn check<F>(targets: &[StepTarget<'_>], describe: F) -> Vec<Finding>
+where
+    F: Fn(&str) -> Option<ObjectDescription>,
+{
+    let mut findings = Vec::new();
+    for target in targets {
+        let mut step = StepCheck {
+            target,
+            describe: &describe,
+            findings: &mut findings,
+        };
+        step.run();
+    }
+    findings
+}
+
+/// The objects the steps write, to describe before [`check`].
+pub fn objects_written(targets: &[StepTarget<'_>]) -> BTreeSet<String> {
+    targets.iter().map(|t| t.object.to_owned()).collect()
+}
+
+/// The parents that the steps' relationships point to, once the written objects are
+/// described; [`check`] looks them up too.
+pub fn parent_objects<F>(targets: &[StepTarget<'_>], describe: F) -> BTreeSet<String>
+where
+    F: Fn(&str) -> Option<ObjectDescription>,
+{
+    let mut parents = BTreeSet::new();
+    for target in targets {
+        let Some(object) = describe(target.object) else {
+            continue;
+        };
+        let relationships = target
+            .fields
+            .iter()
+            .filter(|f| f.parent_external_id.is_some());
+        for field in relationships {
+            if let Some(reference) = object.relationship(field.name) {
+                parents.extend(reference.reference_to.iter().cloned());
+            }
+        }
+    }
+    parents
+}
+
+/// Checking one step.
+struct StepCheck<'s, 't, F> {
+    target: &'s StepTarget<'t>,
+    describe: &'s F,
+    findings: &'s mut Vec<Finding>,
+}
+
+impl<F> StepCheck<'_, '_, F>
+where
+    F: Fn(&str) -> Option<ObjectDescription>,
+{
+    fn run(&mut self) {
+        let Some(object) = (self.describe)(self.target.object) else {
+            self.report(self.target.at, None, Problem::UnknownObject);
+            return;
+        };
+        self.check_object(&object);
+        self.check_key(&object);
+        for field in &self.target.fields {
+            match field.parent_external_id {
+                Some(key) => self.check_relationship(&object, field, key),
+                None => self.check_field(&object, field),
+            }
+        }
+        if self.target.operation == Operation::Upsert {
+            self.check_required(&object);
+        }
+    }
+
+    fn check_object(&mut self, object: &ObjectDescription) {
+        let upsert = self.target.operation == Operation::Upsert;
+        if upsert && !object.createable {
+            self.report(self.target.at, None, Problem::ObjectNotCreateable);
+        }
+        if !object.updateable {
+            self.report(self.target.at, None, Problem::ObjectNotUpdateable);
+        }
+    }
+
+    fn check_key(&mut self, object: &ObjectDescription) {
+        let key = self.target.external_id_field;
+        match object.field(key) {
+            None => {
+                let suggestion = closest(key, object.fields.iter().map(|f| f.name.as_str()));
+                self.report(
+                    self.target.at,
+                    Some(key),
+                    Problem::UnknownField { suggestion },
+                );
+            }
+            Some(field) if !(field.external_id || field.id_lookup) => {
+                self.report(self.target.at, Some(key), Problem::NotExternalId);
+            }
+            Some(_) => {}
+        }
+    }
+
+    fn check_field(&mut self, object: &ObjectDescription, target: &FieldTarget<'_>) {
+        let Some(field) = object.field(target.name) else {
+            let suggestion = closest(target.name, object.fields.iter().map(|f| f.name.as_str()));
+            self.report(
+                target.at,
+                Some(target.name),
+                Problem::UnknownField { suggestion },
+            );
+            return;
+        };
+        self.check_access(field, target);
+        if let Some(literal) = target.literal {
+            for problem in literal_problems(field, literal) {
+                self.report(target.at, Some(target.name), problem);
+            }
+        }
+    }
+
+    /// Create-only fields are sent on create alone; update steps never create.
+    fn check_access(&mut self, field: &FieldDescription, target: &FieldTarget<'_>) {
+        let (on_create, on_update) = match self.target.operation {
+            Operation::Upsert => (true, !target.create_only),
+            Operation::Update => (false, !target.create_only),
+        };
+        if on_create && !field.createable {
+            self.report(target.at, Some(target.name), Problem::FieldNotCreateable);
+        }
+        if on_update && !field.updateable {
+            self.report(target.at, Some(target.name), Problem::FieldNotUpdateable);
+        }
+    }
+
+    fn check_relationship(
+        &mut self,
+        object: &ObjectDescription,
+        target: &FieldTarget<'_>,
+        key: &str,
+    ) {
+        let Some(reference) = object.relationship(target.name) else {
+            let names = object
+                .fields
+                .iter()
+                .filter_map(|f| f.relationship_name.as_deref());
+            let suggestion = closest(target.name, names);
+            self.report(
+                target.at,
+                Some(target.name),
+                Problem::UnknownRelationship { suggestion },
+            );
+            return;
+        };
+        self.check_access(reference, target);
+        if let Some(problem) = self.parent_key_problem(reference, key) {
+            self.report(target.at, Some(target.name), problem);
+        }
+    }
+
+    /// The parent key must be an external id of at least one of the reference's targets.
+    fn parent_key_problem(&self, reference: &FieldDescription, key: &str) -> Option<Problem> {
+        let parents: Vec<ObjectDescription> = reference
+            .reference_to
+            .iter()
+            .filter_map(|name| (self.describe)(name))
+            .collect();
+        if parents.is_empty() {
+            let objects = reference.reference_to.clone();
+            return Some(Problem::ParentObjectUnknown { objects });
+        }
+        let keyed = parents.iter().any(|parent| {
+            parent
+                .field(key)
+                .is_some_and(|field| field.external_id || field.id_lookup)
+        });
+        let objects = parents.into_iter().map(|parent| parent.name).collect();
+        (!keyed).then(|| Problem::ParentKeyNotExternalId {
+            key: key.to_owned(),
+            objects,
+        })
+    }
+
+    /// Fields Salesforce needs on create that no field of the step sets.
+    fn check_required(&mut self, object: &ObjectDescription) {
+        let missing: Vec<&FieldDescription> = object
+            .fields
+            .iter()
+            .filter(|field| field.required_on_create() && !self.sets(field))
+            .collect();
+        for field in missing {
+            self.report(self.target.at, Some(&field.name), Problem::RequiredOnCreate);
+        }
+    }
+
+    fn sets(&self, field: &FieldDescription) -> bool {
+        let relationship = field.relationship_name.as_deref();
+        self.target.fields.iter().any(|target| {
+            target.name.eq_ignore_ascii_case(&field.name)
+                || relationship.is_some_and(|r| target.name.eq_ignore_ascii_case(r))
+        })
+    }
+
+    fn report(&mut self, at: Position, field: Option<&str>, problem: Problem) {
+        self.findings.push(Finding {
+            file: self.target.file.to_owned(),
+            at,
+            mapping: self.target.mapping.to_owned(),
+            rule: self.target.rule.to_owned(),
+            object: self.target.object.to_owned(),
+            field: field.map(str::to_owned),
+            problem,
+        });
+    }
+}
+
+/// What is wrong with a literal value for `field`: picklist membership, length in UTF-16
+/// units (Salesforce's STRING_TOO_LONG counts those), and null on a required field.
+fn literal_problems(field: &FieldDescription, literal: &Value) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    match literal {
+        Value::String(text) => {
+            problems.extend(picklist_problems(field, text));
+            let length = text.encode_utf16().count();
+            if let Some(max) = field.length.filter(|max| length > *max as usize) {
+                problems.push(Problem::TooLong { length, max });
+            }
+        }
+        // Checkboxes are never null: Salesforce stores null as false.
+        Value::Null if !field.nillable && field.field_type != "boolean" => {
+            problems.push(Problem::CannotBeCleared);
+        }
+        _ => {}
+    }
+    problems
+}
+
+/// Multi-select picklists take `;`-separated values.
+fn picklist_problems(field: &FieldDescription, text: &str) -> Vec<Problem> {
+    let values: Vec<&str> = match field.field_type.as_str() {
+        "picklist" => vec![text],
+        "multipicklist" => text.split(';').map(str::trim).collect(),
+        _ => return Vec::new(),
+    };
+    values
+        .into_iter()
+        .filter(|value| !field.picklist_values.iter().any(|allowed| allowed == value))
+        .map(|value| Problem::PicklistValueNotAllowed {
+            value: value.to_owned(),
+            restricted: field.restricted_picklist,
+        })
+        .collect()
+}
+
+/// The most similar name, if one is close enough to be a likely typo.
+fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<String> {
+    let wanted = name.to_ascii_lowercase();
+    candidates
+        .map(|candidate| {
+            let distance = strsim::levenshtein(&wanted, &candidate.to_ascii_lowercase());
+            (distance, candidate)
+        })
+        .filter(|(distance, _)| *distance <= 3)
+        .min()
+        .map(|(_, candidate)| candidate.to_owned())
+}
+
+#[cfg(test)]
+#[path = "org_check_tests.rs"]
+mod tests;
