@@ -44,9 +44,9 @@ pub fn main() -> ExitCode {
     // A missing .env file is normal; settings then come from the environment alone.
     let _ = dotenvy::dotenv();
     let cli = Cli::parse();
-    // The demo prints its own report; its logs would drown it unless asked for.
+    // The demo and the check print their own reports; logs would drown them unless asked for.
     let default_level = match cli.command {
-        Command::Demo(_) => "warn",
+        Command::Demo(_) | Command::Salesforce { .. } => "warn",
         _ => crate::telemetry::DEFAULT_FILTER,
     };
     crate::telemetry::init(default_level);

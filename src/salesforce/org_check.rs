@@ -5,7 +5,7 @@
 //! Pure: the describe results come from a lookup, so the same rules apply to a live org
 //! (`salesforce check`) and to a schema file (`mappings check`).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::path::PathBuf;
 
@@ -185,15 +185,37 @@ where
     F: Fn(&str) -> Option<ObjectDescription>,
 {
     let mut findings = Vec::new();
+    let set_per_record = fields_set_per_record(targets);
     for target in targets {
         let mut step = StepCheck {
             target,
             describe: &describe,
+            set_for_record: &set_per_record[&record_key(target)],
             findings: &mut findings,
         };
         step.run();
     }
     findings
+}
+
+/// Which record a step writes, as far as the files tell: object and upsert key.
+fn record_key(target: &StepTarget<'_>) -> (String, String) {
+    (
+        target.object.to_ascii_lowercase(),
+        target.external_id_field.to_ascii_lowercase(),
+    )
+}
+
+/// The fields any step sets per record kind. Upserts of one record by several rules of an
+/// event are merged before they are sent, so a field another rule sets (a placeholder
+/// LastName, say) counts as set.
+fn fields_set_per_record(targets: &[StepTarget<'_>]) -> HashMap<(String, String), HashSet<String>> {
+    let mut set: HashMap<(String, String), HashSet<String>> = HashMap::new();
+    for target in targets {
+        let names = target.fields.iter().map(|f| f.name.to_ascii_lowercase());
+        set.entry(record_key(target)).or_default().extend(names);
+    }
+    set
 }
 
 /// The objects the steps write, to describe before [`check`].
@@ -229,6 +251,8 @@ where
 struct StepCheck<'s, 't, F> {
     target: &'s StepTarget<'t>,
     describe: &'s F,
+    /// Lower-case names of the fields the steps writing this record set.
+    set_for_record: &'s HashSet<String>,
     findings: &'s mut Vec<Finding>,
 }
 
@@ -362,7 +386,7 @@ where
         })
     }
 
-    /// Fields Salesforce needs on create that no field of the step sets.
+    /// Fields Salesforce needs on create that no step writing the record sets.
     fn check_required(&mut self, object: &ObjectDescription) {
         let missing: Vec<&FieldDescription> = object
             .fields
@@ -375,11 +399,13 @@ where
     }
 
     fn sets(&self, field: &FieldDescription) -> bool {
-        let relationship = field.relationship_name.as_deref();
-        self.target.fields.iter().any(|target| {
-            target.name.eq_ignore_ascii_case(&field.name)
-                || relationship.is_some_and(|r| target.name.eq_ignore_ascii_case(r))
-        })
+        let relationship = field
+            .relationship_name
+            .as_deref()
+            .map(str::to_ascii_lowercase);
+        self.set_for_record
+            .contains(&field.name.to_ascii_lowercase())
+            || relationship.is_some_and(|r| self.set_for_record.contains(&r))
     }
 
     fn report(&mut self, at: Position, field: Option<&str>, problem: Problem) {

@@ -332,6 +332,20 @@ fn null_on_a_required_field_is_an_error() {
 }
 
 #[test]
+fn a_required_field_set_by_another_step_of_the_same_record_counts_as_set() {
+    let found = findings(&format!(
+        "{CONTACT}      - object: Contact
+        external_id: Ext__c
+        fields:
+          Ext__c: \"{{{{ msisdn }}}}\"
+          Status__c: Active
+"
+    ));
+
+    assert_eq!(found, Vec::new());
+}
+
+#[test]
 fn a_field_required_on_create_that_an_upsert_leaves_out_is_a_warning() {
     let found = findings(
         "      - object: Contact

@@ -198,3 +198,61 @@ impl fmt::Display for Advice {
         f.write_str(self.text())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use secrecy::SecretString;
+
+    use super::*;
+    use crate::salesforce::JwtBearer;
+
+    fn jwt() -> LoginFlow {
+        LoginFlow::JwtBearer(JwtBearer {
+            username: "integration@example.com".into(),
+            private_key_pem: SecretString::from(""),
+            audience: "https://login.salesforce.com".into(),
+        })
+    }
+
+    #[test]
+    fn an_assertion_that_expired_on_arrival_points_at_the_clock() {
+        let error = AuthError::refused(&jwt(), "invalid_grant", "expired authorization code");
+
+        assert_eq!(error.advice(), Some(Advice::AssertionExpired));
+        assert!(error.to_string().contains("clock"), "{error}");
+    }
+
+    #[test]
+    fn descriptions_are_matched_whatever_their_case() {
+        let error = AuthError::refused(
+            &LoginFlow::ClientCredentials,
+            "invalid_grant",
+            "IP Restricted",
+        );
+
+        assert_eq!(error.advice(), Some(Advice::IpRestricted));
+    }
+
+    #[test]
+    fn an_unknown_invalid_grant_gives_the_flows_usual_causes() {
+        let refresh = LoginFlow::RefreshToken {
+            refresh_token: SecretString::from("x"),
+        };
+
+        let error = AuthError::refused(&refresh, "invalid_grant", "something new");
+
+        assert!(error.to_string().contains("SF_REFRESH_TOKEN"), "{error}");
+        assert!(!error.is_transient());
+    }
+
+    #[test]
+    fn only_a_rate_limit_is_worth_retrying_among_refusals() {
+        let limited = AuthError::refused(&jwt(), "rate_limit_exceeded", "rate limit exceeded");
+        let disabled =
+            AuthError::refused(&jwt(), "unsupported_grant_type", "grant type not supported");
+
+        assert!(limited.is_transient());
+        assert!(!disabled.is_transient());
+        assert!(disabled.to_string().contains("SF_AUTH_FLOW"), "{disabled}");
+    }
+}

@@ -2,4 +2,10 @@
 
 mod common;
 mod intake;
+mod login;
+mod login_errors;
+mod org;
+mod salesforce_check;
+mod sandbox;
+mod start_without_salesforce;
 mod sync;
