@@ -65,7 +65,8 @@ pub struct MappingArgs {
 #[derive(Debug, Clone, Args)]
 pub struct SalesforceArgs {
     /// How to log in: client_credentials, jwt_bearer, refresh_token or password (legacy).
-    #[arg(long, env = "SF_AUTH_FLOW", value_enum, default_value_t = AuthFlowName::ClientCredentials)]
+    #[arg(long, env = "SF_AUTH_FLOW", value_enum,
+          default_value_t = AuthFlowName::ClientCredentials)]
     pub sf_auth_flow: AuthFlowName,
     /// Where to log in: production, sandbox, or a URL such as the org's My Domain URL
     /// (which the client-credentials flow needs).

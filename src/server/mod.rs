@@ -159,7 +159,10 @@ async fn log_in_at_start(
     match salesforce.log_in().await {
         Ok(()) => Ok(true),
         Err(error) if startup.start_without_salesforce => {
-            tracing::warn!(%error, "starting without Salesforce: forwards are stored, sync waits for a login");
+            tracing::warn!(
+                %error,
+                "starting without Salesforce: forwards are stored, sync waits for a login"
+            );
             Ok(false)
         }
         Err(error) => Err(error.into()),

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::Value;
 use sf_emulator::LoginRefusal;
 use strexforce::salesforce::{LoginRetry, LoginStartup};
-use strexforce::server::ServeConfig;
+use strexforce::server::{RunningService, ServeConfig};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -67,14 +67,7 @@ async fn without_salesforce_forwards_are_kept_and_synced_once_the_login_works() 
         .send()
         .await
         .unwrap();
-    let ready: Value = http
-        .get(format!("{}/readyz", service.url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ready = readiness(&http, &service).await;
 
     assert_eq!(stored.status(), 200);
     assert_eq!(ready["status"], "ready");
@@ -96,16 +89,14 @@ async fn without_salesforce_forwards_are_kept_and_synced_once_the_login_works() 
         || async { pending_rows(&db).await.is_empty() },
     )
     .await;
-    let ready: Value = http
-        .get(format!("{}/readyz", service.url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ready = readiness(&http, &service).await;
     assert_eq!(ready["salesforce"]["state"], "logged_in", "{ready}");
     service.stop().await.unwrap();
+}
+
+async fn readiness(http: &reqwest::Client, service: &RunningService) -> Value {
+    let response = http.get(format!("{}/readyz", service.url())).send().await;
+    response.unwrap().json().await.unwrap()
 }
 
 /// The attempts of every row not yet sent.

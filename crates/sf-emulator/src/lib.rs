@@ -1,6 +1,6 @@
-//! A local emulator of the Salesforce REST API subset strexforce uses: OAuth client
-//! credentials, JWT bearer, refresh token and password flows, describe, single-record and sObject Collections upsert by external id,
-//! limits, and fault injection for tests.
+//! A local emulator of the Salesforce REST API subset strexforce uses: the OAuth client
+//! credentials, JWT bearer, refresh token and password flows, describe, single-record and
+//! sObject Collections upsert by external id, limits, and fault injection for tests.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {

@@ -127,9 +127,15 @@ fn banner(args: &Args, url: &str) -> String {
     } else {
         "client secret as configured".to_string()
     };
+    let jwt = if args.jwt_public_key.is_some() {
+        "JWT key as configured"
+    } else {
+        "no JWT key"
+    };
     format!(
-        "sf-emulator listening on {url} (client id '{}', {secret}, schema {schema})",
-        args.client_id
+        "sf-emulator listening on {url} (client id '{}', {secret}, user '{}', {jwt}, \
+         schema {schema})",
+        args.client_id, args.username
     )
 }
 

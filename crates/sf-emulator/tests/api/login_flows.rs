@@ -65,6 +65,17 @@ async fn an_assertion_verifies_against_an_uploaded_certificate_too() {
 #[tokio::test]
 async fn bad_assertions_get_salesforces_token_errors() {
     let org = jwt_org().await;
+
+    for (case, assertion, error, description) in bad_assertions() {
+        let reply = present(&org, &assertion).await;
+
+        assert_eq!(reply.body["error"], error, "{case}: {}", reply.text);
+        assert_refused(&reply, error, description);
+    }
+}
+
+/// What is wrong, the assertion, and Salesforce's error and description for it.
+fn bad_assertions() -> Vec<(&'static str, String, &'static str, &'static str)> {
     let now = chrono::Utc::now().timestamp();
     let good = claims(CLIENT_ID, DEFAULT_USERNAME);
     let with = |key: &str, value: Value| {
@@ -72,7 +83,7 @@ async fn bad_assertions_get_salesforces_token_errors() {
         claims[key] = value;
         claims
     };
-    let cases = [
+    vec![
         (
             "signed with another key",
             sign(stranger_keys(), &good),
@@ -115,14 +126,7 @@ async fn bad_assertions_get_salesforces_token_errors() {
             "invalid_grant",
             "invalid assertion",
         ),
-    ];
-
-    for (case, assertion, error, description) in cases {
-        let reply = present(&org, &assertion).await;
-
-        assert_eq!(reply.body["error"], error, "{case}: {}", reply.text);
-        assert_refused(&reply, error, description);
-    }
+    ]
 }
 
 #[tokio::test]

@@ -7,7 +7,14 @@ use crate::mapping::{MappingSet, MappingSettings, MappingSource};
 /// A small org: Contact with an external id, a restricted and an open picklist, a
 /// read-only field, a create-only lookup; Strex_Event__c with a lookup to Contact.
 fn org() -> HashMap<String, ObjectDescription> {
-    let contact = object(
+    [contact(), event(), locked()]
+        .into_iter()
+        .map(|object| (object.name.clone(), object))
+        .collect()
+}
+
+fn contact() -> ObjectDescription {
+    object(
         "Contact",
         vec![
             FieldDescription {
@@ -40,8 +47,11 @@ fn org() -> HashMap<String, ObjectDescription> {
                 ..picklist("Topics__c", &["News", "Offers"], true)
             },
         ],
-    );
-    let event = object(
+    )
+}
+
+fn event() -> ObjectDescription {
+    object(
         "Strex_Event__c",
         vec![
             FieldDescription {
@@ -62,8 +72,11 @@ fn org() -> HashMap<String, ObjectDescription> {
                 ..text("Campaign__c", 18)
             },
         ],
-    );
-    let locked = ObjectDescription {
+    )
+}
+
+fn locked() -> ObjectDescription {
+    ObjectDescription {
         createable: false,
         updateable: false,
         ..object(
@@ -73,11 +86,7 @@ fn org() -> HashMap<String, ObjectDescription> {
                 ..text("Key__c", 20)
             }],
         )
-    };
-    [contact, event, locked]
-        .into_iter()
-        .map(|object| (object.name.clone(), object))
-        .collect()
+    }
 }
 
 fn object(name: &str, fields: Vec<FieldDescription>) -> ObjectDescription {
@@ -272,7 +281,10 @@ fn the_upsert_key_must_be_an_external_id_or_an_id_lookup() {
 #[test]
 fn a_literal_outside_a_restricted_picklist_is_an_error_and_outside_an_open_one_a_warning() {
     let found = findings(&format!(
-        "{CONTACT}          Status__c: Subscribed\n          Gender__c: X\n          Topics__c: News;Sports\n"
+        "{CONTACT}          Status__c: Subscribed
+          Gender__c: X
+          Topics__c: News;Sports
+"
     ));
 
     let severities: Vec<_> = found

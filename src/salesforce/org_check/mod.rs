@@ -5,178 +5,16 @@
 //! Pure: the describe results come from a lookup, so the same rules apply to a live org
 //! (`salesforce check`) and to a schema file (`mappings check`).
 
+mod finding;
+
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::fmt;
-use std::path::PathBuf;
 
 use serde_json::Value;
 
+pub use finding::{Finding, Problem, Severity};
+
 use super::describe::{FieldDescription, ObjectDescription};
 use crate::mapping::{FieldTarget, Operation, Position, StepTarget};
-
-/// How bad a finding is; only errors make a check fail.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Severity {
-    Error,
-    Warning,
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-        })
-    }
-}
-
-/// One kind of problem, with what is needed to explain it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Problem {
-    UnknownObject,
-    ObjectNotCreateable,
-    ObjectNotUpdateable,
-    UnknownField { suggestion: Option<String> },
-    FieldNotCreateable,
-    FieldNotUpdateable,
-    NotExternalId,
-    PicklistValueNotAllowed { value: String, restricted: bool },
-    TooLong { length: usize, max: u32 },
-    CannotBeCleared,
-    UnknownRelationship { suggestion: Option<String> },
-    ParentObjectUnknown { objects: Vec<String> },
-    ParentKeyNotExternalId { key: String, objects: Vec<String> },
-    RequiredOnCreate,
-}
-
-impl Problem {
-    pub fn severity(&self) -> Severity {
-        match self {
-            Problem::PicklistValueNotAllowed {
-                restricted: false, ..
-            }
-            | Problem::RequiredOnCreate => Severity::Warning,
-            _ => Severity::Error,
-        }
-    }
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Problem::UnknownObject => {
-                f.write_str("the org has no such object, or the user cannot see it")
-            }
-            Problem::ObjectNotCreateable => {
-                f.write_str("the user cannot create records of this object")
-            }
-            Problem::ObjectNotUpdateable => {
-                f.write_str("the user cannot update records of this object")
-            }
-            Problem::UnknownField { suggestion } => {
-                f.write_str("no such field, or the user cannot see it (field-level security)")?;
-                did_you_mean(f, suggestion)
-            }
-            Problem::FieldNotCreateable => {
-                f.write_str("the field cannot be set when a record is created")
-            }
-            Problem::FieldNotUpdateable => f.write_str(
-                "the field cannot be set when a record is updated (make it create_only, or \
-                 give the user edit access)",
-            ),
-            Problem::NotExternalId => {
-                f.write_str("the upsert key is not an External ID field (nor an id lookup)")
-            }
-            Problem::PicklistValueNotAllowed { value, restricted } => {
-                write!(f, "{value:?} is not an active value of this picklist")?;
-                if !restricted {
-                    f.write_str(" (unrestricted, so Salesforce stores it as an inactive value)")?;
-                }
-                Ok(())
-            }
-            Problem::TooLong { length, max } => {
-                write!(
-                    f,
-                    "the value is {length} UTF-16 units long; the field holds {max}"
-                )
-            }
-            Problem::CannotBeCleared => f.write_str("null clears the field, but it is required"),
-            Problem::UnknownRelationship { suggestion } => {
-                f.write_str("no lookup or master-detail relationship has this name")?;
-                did_you_mean(f, suggestion)
-            }
-            Problem::ParentObjectUnknown { objects } => {
-                write!(
-                    f,
-                    "the relationship points to {}, which cannot be described",
-                    objects.join(", ")
-                )
-            }
-            Problem::ParentKeyNotExternalId { key, objects } => {
-                write!(
-                    f,
-                    "{key} is not an External ID field of {}",
-                    objects.join(" or ")
-                )
-            }
-            Problem::RequiredOnCreate => {
-                f.write_str("required when a record is created, and this step does not set it")
-            }
-        }
-    }
-}
-
-fn did_you_mean(f: &mut fmt::Formatter<'_>, suggestion: &Option<String>) -> fmt::Result {
-    match suggestion {
-        Some(name) => write!(f, "; did you mean {name}?"),
-        None => Ok(()),
-    }
-}
-
-/// One problem at one place of a mapping file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finding {
-    pub file: PathBuf,
-    pub at: Position,
-    pub mapping: String,
-    pub rule: String,
-    pub object: String,
-    /// The field, relationship or upsert key concerned; `None` for the object itself.
-    pub field: Option<String>,
-    pub problem: Problem,
-}
-
-impl Finding {
-    pub fn severity(&self) -> Severity {
-        self.problem.severity()
-    }
-
-    /// `file:line:column`, the form editors and terminals turn into links.
-    pub fn location(&self) -> String {
-        format!(
-            "{}:{}:{}",
-            self.file.display(),
-            self.at.line,
-            self.at.column
-        )
-    }
-}
-
-impl fmt::Display for Finding {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}: {}: {}",
-            self.location(),
-            self.severity(),
-            self.object
-        )?;
-        if let Some(field) = &self.field {
-            write!(f, ".{field}")?;
-        }
-        write!(f, ": {}", self.problem)
-    }
-}
 
 /// Every finding for `targets`, in file order. `describe` answers for an object name
 /// (as written in the mappings) with its describe result, or `None` if there is none.
@@ -473,5 +311,4 @@ fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<
 }
 
 #[cfg(test)]
-#[path = "org_check_tests.rs"]
 mod tests;
