@@ -144,6 +144,24 @@ mod tests {
     }
 
     #[test]
+    fn the_state_reads_as_one_line_for_status_output() {
+        let status = LoginStatus::default();
+        status.failed("password", "authentication failure; check SF_PASSWORD");
+
+        let failing = status.get().to_string();
+        status.logged_in("password", "https://acme.my.salesforce.com");
+        let logged_in = status.get().to_string();
+
+        assert_eq!(
+            failing,
+            "not logged in after 1 attempt(s): authentication failure; check SF_PASSWORD"
+        );
+        assert!(
+            logged_in.starts_with("logged in to https://acme.my.salesforce.com (password) since")
+        );
+    }
+
+    #[test]
     fn the_state_reads_back_from_its_json() {
         let status = LoginStatus::default();
         status.failed("password", "authentication failure");

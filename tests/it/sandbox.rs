@@ -7,7 +7,7 @@
 
 use std::io::Write;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches, Parser};
 use strexforce::cli::SalesforceArgs;
 use strexforce::mapping::{MappingSet, MappingSettings};
 use strexforce::salesforce::{SalesforceClient, SalesforceConfig, org_check};
@@ -51,13 +51,14 @@ fn sandbox_config(test: &str) -> Option<SalesforceConfig> {
             args.push(format!("--sf-{flag}={value}"));
         }
     }
-    let parsed = SandboxArgs::try_parse_from(args).unwrap_or_else(|error| panic!("{error}"));
-    Some(
-        parsed
-            .salesforce
-            .config()
-            .expect("the SF_SANDBOX_* settings are complete"),
-    )
+    // Only the SF_SANDBOX_* settings count, not SF_* ones that happen to be set.
+    let command = SandboxArgs::command().mut_args(|arg| arg.env(None));
+    let matches = command
+        .try_get_matches_from(args)
+        .unwrap_or_else(|error| panic!("{error}"));
+    let parsed = SandboxArgs::from_arg_matches(&matches).unwrap();
+    let config = parsed.salesforce.config();
+    Some(config.expect("the SF_SANDBOX_* settings are complete"))
 }
 
 #[tokio::test]
