@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use crate::forward::{ForwardKind, NumberingPlan, parse};
 use crate::mapping::MappingSettings;
 use crate::report;
-use crate::salesforce::SalesforceConfig;
+use crate::salesforce::{LoginFlow, LoginStartup, SalesforceConfig};
 use crate::server::{DEFAULT_BODY_LIMIT, RunningService, ServeConfig};
 use crate::store::temp_server::{Durability, TempServer};
 use crate::store::{LogFilter, PoolSettings, Store};
@@ -142,9 +142,11 @@ async fn start_service(
             login_url: emulator_url.parse()?,
             client_id: sf_emulator::DEFAULT_CLIENT_ID.to_owned(),
             client_secret: sf_emulator::DEFAULT_CLIENT_SECRET.to_owned().into(),
+            flow: LoginFlow::ClientCredentials,
             api_version: "66.0".to_owned(),
             request_timeout: Duration::from_secs(30),
         },
+        salesforce_startup: LoginStartup::default(),
         sync: SyncSettings::default(),
         body_limit: DEFAULT_BODY_LIMIT,
     };

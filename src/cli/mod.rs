@@ -3,13 +3,17 @@
 mod args;
 mod mappings;
 mod replay;
+mod salesforce;
 mod serve;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-pub use args::{DatabaseArgs, MappingArgs, SalesforceArgs, ServeArgs, SyncArgs};
+pub use args::{
+    AuthFlowName, DatabaseArgs, MappingArgs, SalesforceArgs, ServeArgs, SettingsError, StartupArgs,
+    SyncArgs,
+};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -34,6 +38,11 @@ enum Command {
     Mappings(mappings::MappingsCommand),
     /// Plan a stored event again with the current mappings.
     Replay(replay::ReplayArgs),
+    /// Log in to Salesforce and check the org against the mappings.
+    Salesforce {
+        #[command(subcommand)]
+        command: salesforce::SalesforceCommand,
+    },
 }
 
 /// Parses the command line and runs the command.
@@ -41,9 +50,9 @@ pub fn main() -> ExitCode {
     // A missing .env file is normal; settings then come from the environment alone.
     let _ = dotenvy::dotenv();
     let cli = Cli::parse();
-    // The demo prints its own report; its logs would drown it unless asked for.
+    // The demo and the check print their own reports; logs would drown them unless asked for.
     let default_level = match cli.command {
-        Command::Demo(_) => "warn",
+        Command::Demo(_) | Command::Salesforce { .. } => "warn",
         _ => crate::telemetry::DEFAULT_FILTER,
     };
     crate::telemetry::init(default_level);
@@ -73,5 +82,6 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => crate::demo::run(args).await,
         Command::Mappings(command) => mappings::run(command),
         Command::Replay(args) => replay::run(args).await,
+        Command::Salesforce { command } => salesforce::run(command).await,
     }
 }

@@ -3,18 +3,19 @@
 //! Salesforce's token response has no `expires_in`: a token lives as long as the org's
 //! session timeout says, and the only sign of its end is a 401 INVALID_SESSION_ID. So the
 //! token is kept until a request is refused, and then replaced once, however many requests
-//! saw the refusal at the same time.
+//! saw the refusal at the same time. Every flow goes through the same cache.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use oauth2::basic::{
-    BasicErrorResponse, BasicErrorResponseType, BasicRevocationErrorResponse,
-    BasicTokenIntrospectionResponse, BasicTokenType,
+    BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
+    BasicTokenType,
 };
 use oauth2::{
     AuthType, Client, ClientId, ClientSecret, EndpointNotSet, EndpointSet, ExtraTokenFields,
-    RequestTokenError, StandardRevocableToken, StandardTokenResponse, TokenResponse, TokenUrl,
+    RefreshToken, RequestTokenError, ResourceOwnerPassword, ResourceOwnerUsername,
+    StandardRevocableToken, StandardTokenResponse, TokenResponse, TokenUrl,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -22,6 +23,14 @@ use tokio::sync::Mutex;
 use url::Url;
 
 use super::SalesforceConfig;
+use super::assertion::AssertionSigner;
+use super::flow::LoginFlow;
+use super::login_state::LoginStatus;
+use super::token_error::AuthError;
+use super::token_transport::{TokenTransport, TransportError};
+
+/// The grant type of the JWT bearer flow (RFC 7523), which the oauth2 crate does not build.
+const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
 /// The Salesforce-specific fields of a token response.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -34,7 +43,7 @@ pub struct SalesforceTokenFields {
 
 impl ExtraTokenFields for SalesforceTokenFields {}
 
-type TokenBody = StandardTokenResponse<SalesforceTokenFields, BasicTokenType>;
+pub(super) type TokenBody = StandardTokenResponse<SalesforceTokenFields, BasicTokenType>;
 type OAuthClient = Client<
     BasicErrorResponse,
     TokenBody,
@@ -64,45 +73,27 @@ impl std::fmt::Debug for Session {
     }
 }
 
-/// Why logging in failed, phrased so that the setting to fix is named.
-#[derive(Debug, thiserror::Error)]
-pub enum AuthError {
-    #[error(
-        "Salesforce does not know the client id (invalid_client_id); check SF_CLIENT_ID is the \
-         Connected App's consumer key (new apps can take a few minutes to become usable)"
-    )]
-    UnknownClient,
-    #[error("Salesforce refused the client secret (invalid_client); check SF_CLIENT_SECRET")]
-    BadClientSecret,
-    #[error(
-        "Salesforce refused the grant (invalid_grant: {0}); for the client-credentials flow, \
-         check that SF_LOGIN_URL is the org's My Domain URL and that the app has a Run As user"
-    )]
-    InvalidGrant(String),
-    #[error("Salesforce refused the login ({code}: {description}); check the SF_* settings")]
-    Refused { code: String, description: String },
-    #[error("cannot reach the Salesforce token endpoint at {url}: {detail}; check SF_LOGIN_URL")]
-    Unreachable { url: String, detail: String },
-    #[error("the token endpoint answered something that is not a token response: {0}")]
-    BadResponse(String),
-}
-
-impl AuthError {
-    /// Whether trying again later may succeed without a configuration change.
-    pub fn is_transient(&self) -> bool {
-        matches!(
-            self,
-            AuthError::Unreachable { .. } | AuthError::BadResponse(_)
-        )
-    }
+/// How one flow asks for a token.
+enum Grant {
+    ClientCredentials,
+    Jwt(AssertionSigner),
+    /// The refresh token in use; rotation replaces it here, and only here.
+    Refresh(std::sync::Mutex<SecretString>),
+    Password {
+        username: ResourceOwnerUsername,
+        password: SecretString,
+    },
 }
 
 /// Logs in and keeps the current session.
 pub struct Authenticator {
+    flow: LoginFlow,
+    grant: Grant,
     oauth: OAuthClient,
-    http: reqwest::Client,
-    token_url: String,
+    transport: TokenTransport,
+    token_url: Url,
     current: Mutex<Option<Arc<Session>>>,
+    status: LoginStatus,
 }
 
 impl Authenticator {
@@ -113,20 +104,33 @@ impl Authenticator {
         let token_url = config
             .login_url
             .join("/services/oauth2/token")
-            .map_err(|error| AuthError::BadResponse(error.to_string()))?;
-        let oauth = Client::new(ClientId::new(config.client_id.clone()))
-            .set_client_secret(ClientSecret::new(
-                config.client_secret.expose_secret().to_owned(),
-            ))
+            .map_err(|_| AuthError::BadLoginUrl(config.login_url.to_string()))?;
+        let mut oauth = Client::new(ClientId::new(config.client_id.clone()))
             // Salesforce documents the credentials as form fields, not HTTP Basic.
             .set_auth_type(AuthType::RequestBody)
             .set_token_uri(TokenUrl::from_url(token_url.clone()));
+        let secret = config.client_secret.expose_secret();
+        if !secret.is_empty() {
+            oauth = oauth.set_client_secret(ClientSecret::new(secret.to_owned()));
+        }
         Ok(Authenticator {
+            grant: grant_for(config)?,
+            flow: config.flow.clone(),
             oauth,
-            http,
-            token_url: token_url.to_string(),
+            transport: TokenTransport::new(http),
+            token_url,
             current: Mutex::new(None),
+            status: LoginStatus::default(),
         })
+    }
+
+    /// The login state every attempt updates.
+    pub fn status(&self) -> &LoginStatus {
+        &self.status
+    }
+
+    pub fn flow(&self) -> &LoginFlow {
+        &self.flow
     }
 
     /// The cached session, logging in first if there is none.
@@ -154,44 +158,135 @@ impl Authenticator {
     }
 
     async fn log_in(&self) -> Result<Session, AuthError> {
-        let http = self.http.clone();
-        let send = move |request: oauth2::HttpRequest| {
-            let http = http.clone();
-            async move { send_token_request(&http, request).await }
+        let result = self
+            .request_token()
+            .await
+            .and_then(|body| session_from(&body));
+        match &result {
+            Ok(session) => self
+                .status
+                .logged_in(self.flow.name(), session.instance_url.as_str()),
+            Err(error) => self.status.failed(self.flow.name(), &error.to_string()),
+        }
+        result
+    }
+
+    async fn request_token(&self) -> Result<TokenBody, AuthError> {
+        let transport = &self.transport;
+        let answer = match &self.grant {
+            Grant::ClientCredentials => {
+                let request = self.oauth.exchange_client_credentials();
+                request.request_async(transport).await
+            }
+            Grant::Password { username, password } => {
+                let password = ResourceOwnerPassword::new(password.expose_secret().to_owned());
+                let request = self.oauth.exchange_password(username, &password);
+                request.request_async(transport).await
+            }
+            Grant::Refresh(token) => return self.refresh(token).await,
+            Grant::Jwt(signer) => return self.exchange_assertion(signer).await,
         };
+        answer.map_err(|error| self.explain(error))
+    }
+
+    /// The refresh token flow; a rotated refresh token replaces the one in use.
+    async fn refresh(
+        &self,
+        token: &std::sync::Mutex<SecretString>,
+    ) -> Result<TokenBody, AuthError> {
+        let current = RefreshToken::new(lock(token).expose_secret().to_owned());
         let body = self
             .oauth
-            .exchange_client_credentials()
-            .request_async(&send)
+            .exchange_refresh_token(&current)
+            .request_async(&self.transport)
             .await
             .map_err(|error| self.explain(error))?;
-        session_from(&body)
+        if let Some(rotated) = body.refresh_token() {
+            // Kept in memory only: after a restart SF_REFRESH_TOKEN is used again, which
+            // rotation has invalidated, so rotation needs the setting updated by hand.
+            *lock(token) = SecretString::from(rotated.secret().to_owned());
+            tracing::info!("Salesforce rotated the refresh token; the new one is used from now on");
+        }
+        Ok(body)
+    }
+
+    /// The JWT bearer flow: a fresh assertion for every login, no client secret.
+    async fn exchange_assertion(&self, signer: &AssertionSigner) -> Result<TokenBody, AuthError> {
+        let assertion = signer.sign(SystemTime::now())?;
+        let form = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("grant_type", JWT_BEARER_GRANT)
+            .append_pair("assertion", assertion.expose_secret())
+            .finish();
+        let response = self
+            .transport
+            .post_form(&self.token_url, form)
+            .await
+            .map_err(|error| self.unreachable(&error))?;
+        let body = response.body();
+        if response.status().is_success() {
+            return serde_json::from_slice(body)
+                .map_err(|error| AuthError::BadResponse(error.to_string()));
+        }
+        match serde_json::from_slice::<BasicErrorResponse>(body) {
+            Ok(refusal) => Err(self.refusal(&refusal)),
+            Err(error) => Err(AuthError::BadResponse(format!(
+                "HTTP {}: {error}",
+                response.status()
+            ))),
+        }
     }
 
     fn explain(&self, error: RequestTokenError<TransportError, BasicErrorResponse>) -> AuthError {
         match error {
-            RequestTokenError::ServerResponse(response) => {
-                let description = response.error_description().cloned().unwrap_or_default();
-                match response.error() {
-                    BasicErrorResponseType::InvalidClient => AuthError::BadClientSecret,
-                    BasicErrorResponseType::InvalidGrant => AuthError::InvalidGrant(description),
-                    BasicErrorResponseType::Extension(code) if code == "invalid_client_id" => {
-                        AuthError::UnknownClient
-                    }
-                    other => AuthError::Refused {
-                        code: other.to_string(),
-                        description,
-                    },
-                }
-            }
-            RequestTokenError::Request(error) => AuthError::Unreachable {
-                url: self.token_url.clone(),
-                detail: error.to_string(),
-            },
+            RequestTokenError::ServerResponse(response) => self.refusal(&response),
+            RequestTokenError::Request(error) => self.unreachable(&error),
             RequestTokenError::Parse(error, _) => AuthError::BadResponse(error.to_string()),
             RequestTokenError::Other(message) => AuthError::BadResponse(message),
         }
     }
+
+    fn refusal(&self, response: &BasicErrorResponse) -> AuthError {
+        let description = response.error_description().map_or("", String::as_str);
+        AuthError::refused(&self.flow, response.error().as_ref(), description)
+    }
+
+    fn unreachable(&self, error: &TransportError) -> AuthError {
+        AuthError::Unreachable {
+            url: self.token_url.to_string(),
+            detail: error.to_string(),
+        }
+    }
+}
+
+fn grant_for(config: &SalesforceConfig) -> Result<Grant, AuthError> {
+    Ok(match &config.flow {
+        LoginFlow::ClientCredentials => Grant::ClientCredentials,
+        LoginFlow::JwtBearer(settings) => {
+            Grant::Jwt(AssertionSigner::new(settings, &config.client_id)?)
+        }
+        LoginFlow::RefreshToken { refresh_token } => {
+            Grant::Refresh(std::sync::Mutex::new(refresh_token.clone()))
+        }
+        LoginFlow::Password {
+            username,
+            password,
+            security_token,
+        } => Grant::Password {
+            username: ResourceOwnerUsername::new(username.clone()),
+            // Salesforce wants the security token appended to the password.
+            password: SecretString::from(format!(
+                "{}{}",
+                password.expose_secret(),
+                security_token.expose_secret()
+            )),
+        },
+    })
+}
+
+fn lock(token: &std::sync::Mutex<SecretString>) -> std::sync::MutexGuard<'_, SecretString> {
+    token
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn session_from(body: &TokenBody) -> Result<Session, AuthError> {
@@ -202,28 +297,4 @@ fn session_from(body: &TokenBody) -> Result<Session, AuthError> {
         instance_url,
         obtained_at: Instant::now(),
     })
-}
-
-/// Transport failures of the token request.
-#[derive(Debug, thiserror::Error)]
-pub enum TransportError {
-    #[error("{0}")]
-    Http(#[from] reqwest::Error),
-    #[error("{0}")]
-    Response(#[from] http::Error),
-}
-
-/// Sends oauth2's request through the shared reqwest client.
-async fn send_token_request(
-    http: &reqwest::Client,
-    request: oauth2::HttpRequest,
-) -> Result<oauth2::HttpResponse, TransportError> {
-    let request = reqwest::Request::try_from(request)?;
-    let response = http.execute(request).await?;
-    let mut builder = http::Response::builder().status(response.status());
-    for (name, value) in response.headers() {
-        builder = builder.header(name, value);
-    }
-    let body = response.bytes().await?.to_vec();
-    Ok(builder.body(body)?)
 }

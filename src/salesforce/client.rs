@@ -9,8 +9,11 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::SalesforceConfig;
-use super::auth::{AuthError, Authenticator, Session};
+use super::auth::{Authenticator, Session};
+use super::flow::LoginFlow;
 use super::limits::ApiUsage;
+use super::login_state::LoginStatus;
+use super::token_error::AuthError;
 
 /// One entry of Salesforce's top-level error array.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
@@ -127,6 +130,38 @@ impl SalesforceClient {
     /// Logs in now, so that a wrong setting is reported at startup.
     pub async fn log_in(&self) -> Result<(), AuthError> {
         self.auth.session().await.map(|_| ())
+    }
+
+    /// The login state, shared with `/readyz` and status output.
+    pub fn login_status(&self) -> LoginStatus {
+        self.auth.status().clone()
+    }
+
+    pub fn flow(&self) -> &LoginFlow {
+        self.auth.flow()
+    }
+
+    /// The REST API version in use, without the `v`.
+    pub fn api_version(&self) -> &str {
+        &self.api_version
+    }
+
+    /// Where the current session's REST API lives, from the last token response.
+    pub async fn instance_url(&self) -> Result<url::Url, AuthError> {
+        Ok(self.auth.session().await?.instance_url.clone())
+    }
+
+    /// GETs a path of the instance without a session; the versions resource needs none.
+    pub(super) async fn get_without_session(&self, path: &str) -> Result<Reply, ApiError> {
+        let base = self.instance_url().await?;
+        let url = format!("{}{path}", base.as_str().trim_end_matches('/'));
+        let response = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .map_err(ApiError::Transport)?;
+        self.finish(response).await
     }
 
     /// The latest API usage Salesforce reported.

@@ -2,12 +2,13 @@
 
 use axum::Json;
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use serde_json::json;
 
+use crate::salesforce::LoginStatus;
 use crate::store::Store;
 
 pub fn routes(store: Store) -> Router {
@@ -22,13 +23,23 @@ async fn healthz() -> impl IntoResponse {
     Json(json!({ "status": "ok" }))
 }
 
-/// Answers 200 only when forwards can be stored.
-async fn readyz(State(store): State<Store>) -> impl IntoResponse {
+/// Answers 200 only when forwards can be stored. The Salesforce login state is shown but
+/// does not make the service unready: forwards are still accepted while sync waits.
+async fn readyz(
+    State(store): State<Store>,
+    login: Option<Extension<LoginStatus>>,
+) -> impl IntoResponse {
+    let salesforce = login.map(|Extension(status)| status.get());
     match store.ping().await {
-        Ok(()) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
+        Ok(()) => (
+            StatusCode::OK,
+            Json(json!({ "status": "ready", "salesforce": salesforce })),
+        ),
         Err(_) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "status": "not_ready", "failing": ["database"] })),
+            Json(
+                json!({ "status": "not_ready", "failing": ["database"], "salesforce": salesforce }),
+            ),
         ),
     }
 }

@@ -9,16 +9,16 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::{Extension, Router};
 use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
+use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 use tower_http::trace::TraceLayer;
 
 use crate::forward::intake::Intake;
 use crate::mapping::{MappingSet, MappingSettings};
-use crate::salesforce::{SalesforceClient, SalesforceConfig};
+use crate::salesforce::{LoginRetry, LoginStartup, SalesforceClient, SalesforceConfig};
 use crate::store::{PoolSettings, Store};
 use crate::sync::{SyncSettings, SyncWake, spawn_workers};
 
@@ -36,6 +36,8 @@ pub struct ServeConfig {
     pub mappings_dir: PathBuf,
     pub mapping_settings: MappingSettings,
     pub salesforce: SalesforceConfig,
+    /// Whether a failed login stops the start, or sync waits for a later login.
+    pub salesforce_startup: LoginStartup,
     pub sync: SyncSettings,
     pub body_limit: usize,
 }
@@ -109,8 +111,7 @@ pub async fn start(
         })?;
     tracing::info!(mappings = ?mappings.names(), version = mappings.version(), "mappings loaded");
     let salesforce = SalesforceClient::new(&config.salesforce)?;
-    salesforce.log_in().await?;
-    tracing::info!(login_url = %config.salesforce.login_url, "logged in to Salesforce");
+    let logged_in = log_in_at_start(&salesforce, &config.salesforce_startup).await?;
 
     let wake = SyncWake::default();
     let shared_mappings = crate::mapping::live::shared(mappings);
@@ -126,14 +127,26 @@ pub async fn start(
         numbering_plan: config.mapping_settings.numbering_plan.clone(),
         wake: wake.clone(),
     };
-    let workers = spawn_workers(
-        store.clone(),
-        salesforce.clone(),
-        config.sync.clone(),
-        wake,
-        shutdown.clone(),
-    );
-    let router = router(intake, config.body_limit);
+    let workers = if logged_in {
+        spawn_workers(
+            store.clone(),
+            salesforce.clone(),
+            config.sync.clone(),
+            wake,
+            shutdown.clone(),
+        )
+    } else {
+        let retry = config.salesforce_startup.retry.clone();
+        sync_after_login(
+            store.clone(),
+            salesforce.clone(),
+            config.sync.clone(),
+            wake,
+            retry,
+            shutdown.clone(),
+        )
+    };
+    let router = router(intake, config.body_limit).layer(Extension(salesforce.login_status()));
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "accepting forwards");
     let task = tokio::spawn(serve(listener, router, workers, shutdown.clone()));
@@ -144,6 +157,46 @@ pub async fn start(
         shutdown,
         task,
     })
+}
+
+/// Logs in; a failure stops the start unless the service may start without Salesforce.
+async fn log_in_at_start(
+    salesforce: &SalesforceClient,
+    startup: &LoginStartup,
+) -> Result<bool, StartError> {
+    match salesforce.log_in().await {
+        Ok(()) => Ok(true),
+        Err(error) if startup.start_without_salesforce => {
+            tracing::warn!(
+                %error,
+                "starting without Salesforce: forwards are stored, sync waits for a login"
+            );
+            Ok(false)
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Keeps logging in, then starts the workers. Until then no row is claimed, so waiting
+/// rows use up no attempts.
+fn sync_after_login(
+    store: Store,
+    salesforce: Arc<SalesforceClient>,
+    settings: SyncSettings,
+    wake: SyncWake,
+    retry: LoginRetry,
+    shutdown: CancellationToken,
+) -> JoinSet<()> {
+    let mut set = JoinSet::new();
+    set.spawn(async move {
+        if !crate::salesforce::keep_logging_in(&salesforce, &retry, &shutdown).await {
+            return;
+        }
+        tracing::info!("logged in to Salesforce at last; sync starts");
+        let mut workers = spawn_workers(store, salesforce, settings, wake, shutdown);
+        while workers.join_next().await.is_some() {}
+    });
+    set
 }
 
 /// The whole HTTP surface.
@@ -158,7 +211,7 @@ pub fn router(intake: Intake, body_limit: usize) -> Router {
 async fn serve(
     listener: TcpListener,
     router: Router,
-    mut workers: tokio::task::JoinSet<()>,
+    mut workers: JoinSet<()>,
     shutdown: CancellationToken,
 ) -> Result<(), std::io::Error> {
     let served = axum::serve(listener, router)

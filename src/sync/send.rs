@@ -62,10 +62,10 @@ async fn send_upserts(
     for (row, result) in rows.into_iter().zip(results) {
         match first_round_outcome(&row, result, settings) {
             Step::Done(outcome) => outcomes.push((row, outcome)),
-            Step::Again(record) => second_round.push((row, record)),
+            Step::Again(record, purpose) => second_round.push((row, record, purpose)),
         }
     }
-    outcomes.extend(send_create_only(salesforce, settings, second_round).await);
+    outcomes.extend(send_second_round(salesforce, settings, second_round).await);
     outcomes
 }
 
@@ -109,8 +109,17 @@ impl ApiErrorSummary {
 
 enum Step {
     Done(RowOutcome),
-    /// Send again with this record, which includes the create-only fields.
-    Again(Map<String, Value>),
+    /// Send again with this record.
+    Again(Map<String, Value>, Purpose),
+}
+
+/// Why a record goes out a second time.
+enum Purpose {
+    /// The record is new: it now gets its create-only fields.
+    CreateOnly,
+    /// The record exists and Salesforce refused to update these fields (they can be set only
+    /// when a record is created, like Opportunity.ContactId); it goes again without them.
+    WithoutRefused(Vec<String>),
 }
 
 fn first_round_outcome(
@@ -126,7 +135,7 @@ fn first_round_outcome(
                 row.external_id_field.clone(),
                 Value::from(row.external_id.clone()),
             );
-            Step::Again(record)
+            Step::Again(record, Purpose::CreateOnly)
         }
         Ok(RecordResult::Saved { id, created }) => Step::Done(RowOutcome::Succeeded {
             salesforce_id: id,
@@ -135,7 +144,13 @@ fn first_round_outcome(
         Ok(RecordResult::Failed(errors)) if needs_create_only_fields(&errors, create_only) => {
             let mut record = row.record.0.clone();
             record.extend(create_only.clone());
-            Step::Again(record)
+            Step::Again(record, Purpose::CreateOnly)
+        }
+        Ok(RecordResult::Failed(errors)) if !refused_fields(&errors, &row.record.0).is_empty() => {
+            let refused = refused_fields(&errors, &row.record.0);
+            let mut record = row.record.0.clone();
+            record.retain(|name, _| !refused.contains(name));
+            Step::Again(record, Purpose::WithoutRefused(refused))
         }
         Ok(RecordResult::Failed(errors)) => Step::Done(failure(row, &errors, settings)),
         Err(summary) => Step::Done(settle(row, summary.disposition, summary.detail, settings)),
@@ -155,27 +170,93 @@ fn needs_create_only_fields(errors: &[RecordError], create_only: &Map<String, Va
         })
 }
 
-async fn send_create_only(
+/// The record's keys for the fields Salesforce refused as not settable in this operation, when
+/// every error is of that kind and every field it names is one the record carries.
+fn refused_fields(errors: &[RecordError], record: &Map<String, Value>) -> Vec<String> {
+    let mut keys = Vec::new();
+    for error in errors {
+        if error.status_code != "INVALID_FIELD_FOR_INSERT_UPDATE" || error.fields.is_empty() {
+            return Vec::new();
+        }
+        for field in &error.fields {
+            match record_key(record, field) {
+                Some(key) => keys.push(key),
+                None => return Vec::new(),
+            }
+        }
+    }
+    keys
+}
+
+/// The key under which the record sets `field`: the field itself, or the relationship that
+/// sets it by external id (`Contact` for ContactId, `Contact__r` for Contact__c).
+fn record_key(record: &Map<String, Value>, field: &str) -> Option<String> {
+    let relationship = match (field.strip_suffix("__c"), field.strip_suffix("Id")) {
+        (Some(custom), _) => Some(format!("{custom}__r")),
+        (None, Some(standard)) => Some(standard.to_owned()),
+        _ => None,
+    };
+    std::iter::once(field.to_owned())
+        .chain(relationship)
+        .find(|key| record.contains_key(key))
+}
+
+async fn send_second_round(
     salesforce: &SalesforceClient,
     settings: &SyncSettings,
-    pending: Vec<(ClaimedRow, Map<String, Value>)>,
+    pending: Vec<(ClaimedRow, Map<String, Value>, Purpose)>,
 ) -> Vec<(ClaimedRow, RowOutcome)> {
     if pending.is_empty() {
         return Vec::new();
     }
-    let (rows, records): (Vec<ClaimedRow>, Vec<Map<String, Value>>) = pending.into_iter().unzip();
+    let mut rows = Vec::with_capacity(pending.len());
+    let mut records = Vec::with_capacity(pending.len());
+    let mut purposes = Vec::with_capacity(pending.len());
+    for (row, record, purpose) in pending {
+        rows.push(row);
+        records.push(record);
+        purposes.push(purpose);
+    }
     let results = collections(salesforce, &rows, &records).await;
     rows.into_iter()
         .zip(results)
-        .map(|(row, result)| {
-            let outcome = match result {
+        .zip(purposes)
+        .map(|((row, result), purpose)| {
+            let outcome = match (result, purpose) {
                 // The record is new: either this request created it, or the first one did.
-                Ok(RecordResult::Saved { id, .. }) => RowOutcome::Succeeded {
-                    salesforce_id: id,
-                    created: true,
-                },
-                Ok(RecordResult::Failed(errors)) => failure(&row, &errors, settings),
-                Err(summary) => settle(&row, summary.disposition, summary.detail, settings),
+                (Ok(RecordResult::Saved { id, .. }), Purpose::CreateOnly) => {
+                    RowOutcome::Succeeded {
+                        salesforce_id: id,
+                        created: true,
+                    }
+                }
+                (
+                    Ok(RecordResult::Saved { id, created: false }),
+                    Purpose::WithoutRefused(fields),
+                ) => {
+                    tracing::info!(
+                        row = row.id,
+                        ?fields,
+                        "existing record kept fields Salesforce sets only on create"
+                    );
+                    RowOutcome::Succeeded {
+                        salesforce_id: id,
+                        created: false,
+                    }
+                }
+                // Refused on create: the mapping writes a field the user may not set at all.
+                (Ok(RecordResult::Saved { .. }), Purpose::WithoutRefused(fields)) => {
+                    RowOutcome::Failed(ErrorDetail {
+                        code: "INVALID_FIELD_FOR_INSERT_UPDATE".to_owned(),
+                        message: format!(
+                            "the record was created without {}, which Salesforce refused to set",
+                            fields.join(", ")
+                        ),
+                        fields,
+                    })
+                }
+                (Ok(RecordResult::Failed(errors)), _) => failure(&row, &errors, settings),
+                (Err(summary), _) => settle(&row, summary.disposition, summary.detail, settings),
             };
             (row, outcome)
         })

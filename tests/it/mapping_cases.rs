@@ -35,6 +35,7 @@ fn shipped_cases() -> Vec<Case> {
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "yaml"))
         .collect();
     files.sort();
     files.iter().flat_map(|path| read_cases(path)).collect()

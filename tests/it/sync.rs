@@ -161,3 +161,34 @@ rules:
     .await;
     assert_eq!(fields[0]["error_fields"], json!(["StageName"]));
 }
+
+#[tokio::test]
+async fn sending_a_created_opportunity_again_keeps_its_create_only_contact() {
+    let app = TestApp::spawn().await;
+    app.post_fixture("dlr-recurring.json").await;
+    app.wait_for_sync().await;
+    let first = app.record(
+        "Opportunity",
+        "Strex_Transaction_Id__c",
+        "0af061b9-665f-4700-93a3-fe8d723c80c8",
+    );
+
+    // As after a crash between Salesforce's answer and the outcome's commit: the row is sent
+    // again, and Salesforce refuses ContactId, which it sets only on create.
+    sqlx::query("UPDATE sync_log SET status = 'pending' WHERE sobject = 'Opportunity'")
+        .execute(app.store().pool())
+        .await
+        .unwrap();
+    app.wait_for_sync().await;
+
+    let rows = query_json(app.store(), "SELECT status, created_in_salesforce, salesforce_id FROM sync_log WHERE sobject = 'Opportunity'").await;
+    assert_eq!(
+        rows,
+        vec![
+            json!({"status": "succeeded", "created_in_salesforce": false, "salesforce_id": first["Id"]})
+        ]
+    );
+    let again = app.record("Opportunity", "Id", first["Id"].as_str().unwrap());
+    assert_eq!(again["ContactId"], first["ContactId"]);
+    assert_eq!(app.emulator.records("Opportunity").len(), 1);
+}

@@ -8,6 +8,12 @@ use crate::schema::Schema;
 pub const DEFAULT_CLIENT_ID: &str = "strexforce-local";
 /// Client secret accepted when none is configured; for local use only.
 pub const DEFAULT_CLIENT_SECRET: &str = "local-secret";
+/// The org's one user, whom the JWT bearer and password flows name.
+pub const DEFAULT_USERNAME: &str = "integration@strexforce.local";
+/// That user's password; for local use only.
+pub const DEFAULT_PASSWORD: &str = "local-password";
+/// That user's security token, appended to the password in the password flow.
+pub const DEFAULT_SECURITY_TOKEN: &str = "localtoken";
 /// Developer and production orgs start at 100,000 calls per 24 hours.
 pub const DEFAULT_API_ALLOCATION: u64 = 100_000;
 
@@ -23,6 +29,21 @@ pub struct EmulatorConfig {
     pub latency: Duration,
     /// `instance_url` handed out by the token endpoint; defaults to the listen URL.
     pub instance_url: Option<String>,
+    /// The org's user: the JWT `sub` and the password flow's username.
+    pub username: String,
+    pub password: String,
+    pub security_token: String,
+    /// PEM of the certificate (or bare public key) uploaded to the app for the JWT bearer
+    /// flow; without one, every assertion is refused.
+    pub jwt_public_key: Option<String>,
+    /// The one JWT audience accepted; by default `https://login.salesforce.com`,
+    /// `https://test.salesforce.com` and the emulator's own URL.
+    pub jwt_audience: Option<String>,
+    /// A refresh token that is valid from the start, as if the user had approved the app
+    /// in an interactive flow before.
+    pub refresh_token: Option<String>,
+    /// Answer every refresh with a new refresh token and invalidate the one used.
+    pub rotate_refresh_tokens: bool,
 }
 
 impl Default for EmulatorConfig {
@@ -34,6 +55,13 @@ impl Default for EmulatorConfig {
             api_allocation: DEFAULT_API_ALLOCATION,
             latency: Duration::ZERO,
             instance_url: None,
+            username: DEFAULT_USERNAME.to_string(),
+            password: DEFAULT_PASSWORD.to_string(),
+            security_token: DEFAULT_SECURITY_TOKEN.to_string(),
+            jwt_public_key: None,
+            jwt_audience: None,
+            refresh_token: None,
+            rotate_refresh_tokens: false,
         }
     }
 }

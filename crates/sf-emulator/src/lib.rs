@@ -1,6 +1,6 @@
-//! A local emulator of the Salesforce REST API subset strexforce uses: OAuth client
-//! credentials, describe, single-record and sObject Collections upsert by external id,
-//! limits, and fault injection for tests.
+//! A local emulator of the Salesforce REST API subset strexforce uses: the OAuth client
+//! credentials, JWT bearer, refresh token and password flows, describe, single-record and
+//! sObject Collections upsert by external id, limits, and fault injection for tests.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -19,11 +19,14 @@ mod faults;
 mod field_value;
 mod http;
 mod inspect;
+mod jwt_assertion;
+mod login_policy;
 mod oauth;
 mod record_body;
 mod record_error;
 mod record_id;
 mod record_view;
+mod refresh_tokens;
 mod schema;
 mod session;
 mod state;
@@ -40,9 +43,11 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use config::{
-    DEFAULT_API_ALLOCATION, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, EmulatorConfig,
+    DEFAULT_API_ALLOCATION, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_PASSWORD,
+    DEFAULT_SECURITY_TOKEN, DEFAULT_USERNAME, EmulatorConfig,
 };
 pub use faults::{Faults, FaultsError, FaultsHandle, ServerErrorKind};
+pub use login_policy::LoginRefusal;
 pub use schema::{Field, FieldType, SObject, Schema, SchemaError};
 pub use stats::{CallKind, Stats};
 
@@ -64,7 +69,7 @@ pub async fn start(
     let address = listener
         .local_addr()
         .context("the emulator listener has no local address")?;
-    let state = Arc::new(Emulator::new(config, format!("http://{address}")));
+    let state = Arc::new(Emulator::new(config, format!("http://{address}"))?);
     let (stop, stopped) = watch::channel(false);
     let app = http::router(state.clone());
     let server = tokio::spawn(http::connection::serve(listener, app, stopped));
@@ -112,6 +117,16 @@ impl RunningEmulator {
     /// Invalidates every access token, as a session timeout would.
     pub fn expire_sessions(&self) {
         self.state.sessions.expire_all();
+    }
+
+    /// Refuses every login with a policy's token error until called with `None`.
+    pub fn refuse_logins(&self, refusal: Option<LoginRefusal>) {
+        self.state.login_policy.set(refusal);
+    }
+
+    /// Invalidates every refresh token, as revoking the app's access would.
+    pub fn revoke_refresh_tokens(&self) {
+        self.state.refresh_tokens.revoke_all();
     }
 
     /// Clears records, counters, API usage and faults; sessions stay valid.

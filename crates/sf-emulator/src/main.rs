@@ -7,7 +7,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use sf_emulator::{DEFAULT_API_ALLOCATION, DEFAULT_CLIENT_SECRET, EmulatorConfig, Schema};
+use sf_emulator::{
+    DEFAULT_API_ALLOCATION, DEFAULT_CLIENT_SECRET, DEFAULT_PASSWORD, DEFAULT_SECURITY_TOKEN,
+    DEFAULT_USERNAME, EmulatorConfig, Schema,
+};
 use tracing_subscriber::EnvFilter;
 
 /// A local emulator of the Salesforce REST API, for tests and demos.
@@ -40,6 +43,30 @@ struct Args {
     /// instance_url to hand out in tokens; defaults to the listen URL.
     #[arg(long, env = "SF_EMULATOR_INSTANCE_URL")]
     instance_url: Option<String>,
+    /// The org's user, for the JWT bearer and password flows.
+    #[arg(long, env = "SF_EMULATOR_USERNAME", default_value = DEFAULT_USERNAME)]
+    username: String,
+    /// That user's password (password flow).
+    #[arg(long, env = "SF_EMULATOR_PASSWORD", default_value = DEFAULT_PASSWORD,
+          hide_default_value = true)]
+    password: String,
+    /// That user's security token, appended to the password (password flow).
+    #[arg(long, env = "SF_EMULATOR_SECURITY_TOKEN", default_value = DEFAULT_SECURITY_TOKEN,
+          hide_default_value = true)]
+    security_token: String,
+    /// PEM certificate or public key that JWT assertions must verify against.
+    #[arg(long, env = "SF_EMULATOR_JWT_PUBLIC_KEY")]
+    jwt_public_key: Option<PathBuf>,
+    /// The one JWT audience to accept; by default login.salesforce.com,
+    /// test.salesforce.com and the emulator's own URL.
+    #[arg(long, env = "SF_EMULATOR_JWT_AUDIENCE")]
+    jwt_audience: Option<String>,
+    /// A refresh token the org accepts from the start (refresh token flow).
+    #[arg(long, env = "SF_EMULATOR_REFRESH_TOKEN", hide_env_values = true)]
+    refresh_token: Option<String>,
+    /// Answer every refresh with a new refresh token and invalidate the used one.
+    #[arg(long, env = "SF_EMULATOR_ROTATE_REFRESH_TOKENS")]
+    rotate_refresh_tokens: bool,
 }
 
 #[tokio::main]
@@ -65,6 +92,13 @@ async fn main() -> anyhow::Result<()> {
         api_allocation: args.api_allocation,
         latency: Duration::from_millis(args.latency_ms),
         instance_url: args.instance_url.clone(),
+        username: args.username.clone(),
+        password: args.password.clone(),
+        security_token: args.security_token.clone(),
+        jwt_public_key: read_optional(args.jwt_public_key.as_ref())?,
+        jwt_audience: args.jwt_audience.clone(),
+        refresh_token: args.refresh_token.clone(),
+        rotate_refresh_tokens: args.rotate_refresh_tokens,
     };
     let emulator = sf_emulator::start(config, listener).await?;
     println!("{}", banner(&args, &emulator.url()));
@@ -72,6 +106,13 @@ async fn main() -> anyhow::Result<()> {
     tracing::info!("stopping");
     emulator.shutdown().await;
     Ok(())
+}
+
+fn read_optional(path: Option<&PathBuf>) -> anyhow::Result<Option<String>> {
+    path.map(|path| {
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+    })
+    .transpose()
 }
 
 /// One line saying where the emulator is and how to log in. The secret is shown only
@@ -86,9 +127,15 @@ fn banner(args: &Args, url: &str) -> String {
     } else {
         "client secret as configured".to_string()
     };
+    let jwt = if args.jwt_public_key.is_some() {
+        "JWT key as configured"
+    } else {
+        "no JWT key"
+    };
     format!(
-        "sf-emulator listening on {url} (client id '{}', {secret}, schema {schema})",
-        args.client_id
+        "sf-emulator listening on {url} (client id '{}', {secret}, user '{}', {jwt}, \
+         schema {schema})",
+        args.client_id, args.username
     )
 }
 

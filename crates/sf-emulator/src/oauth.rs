@@ -1,6 +1,6 @@
-//! The OAuth 2.0 token endpoint (reference §1). Each grant type is its own function;
-//! only the client credentials flow is served today, and others answer
-//! `unsupported_grant_type` until a function for them is added to [`grant`].
+//! The OAuth 2.0 token endpoint (reference §1). Each grant type is its own function:
+//! client credentials, JWT bearer, refresh token and username-password. Others answer
+//! `unsupported_grant_type`.
 
 use std::collections::HashMap;
 
@@ -33,6 +33,9 @@ pub(crate) struct TokenResponse {
     token_type: &'static str,
     issued_at: String,
     token_format: &'static str,
+    /// Only from the refresh token flow, and only when rotation is on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<String>,
 }
 
 /// Token endpoint failures, answered as `{"error", "error_description"}` with 400.
@@ -44,6 +47,12 @@ pub(crate) enum OAuthError {
     InvalidClient,
     #[error("grant type not supported")]
     UnsupportedGrantType,
+    /// `invalid_grant` with Salesforce's description of why.
+    #[error("{0}")]
+    InvalidGrant(&'static str),
+    /// A refusal by an org or app policy, with its own code.
+    #[error("{1}")]
+    Policy(&'static str, &'static str),
 }
 
 impl OAuthError {
@@ -52,6 +61,8 @@ impl OAuthError {
             OAuthError::InvalidClientId => "invalid_client_id",
             OAuthError::InvalidClient => "invalid_client",
             OAuthError::UnsupportedGrantType => "unsupported_grant_type",
+            OAuthError::InvalidGrant(_) => "invalid_grant",
+            OAuthError::Policy(code, _) => code,
         }
     }
 }
@@ -97,11 +108,28 @@ fn basic_credentials(header: &str) -> Option<(String, String)> {
     Some((id.to_string(), secret.to_string()))
 }
 
-/// Dispatches on `grant_type`.
+/// The grant type of the JWT bearer flow (RFC 7523).
+const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
+/// Dispatches on `grant_type`; a login policy in force refuses every grant once the
+/// client is known.
 pub(crate) fn grant(state: &Emulator, request: &TokenRequest) -> Result<TokenResponse, OAuthError> {
     match request.field("grant_type") {
         Some("client_credentials") => client_credentials(state, request),
+        Some(JWT_BEARER) => jwt_bearer(state, request),
+        Some("refresh_token") => refresh_token(state, request),
+        Some("password") => password(state, request),
         _ => Err(OAuthError::UnsupportedGrantType),
+    }
+}
+
+fn refuse_by_policy(state: &Emulator) -> Result<(), OAuthError> {
+    match state.login_policy.current() {
+        Some(refusal) => {
+            let (code, description) = refusal.error();
+            Err(OAuthError::Policy(code, description))
+        }
+        None => Ok(()),
     }
 }
 
@@ -110,20 +138,78 @@ fn client_credentials(
     state: &Emulator,
     request: &TokenRequest,
 ) -> Result<TokenResponse, OAuthError> {
+    check_client(state, request, true)?;
+    issue_token(state, None)
+}
+
+/// The consumer key must be known; the secret must match when `required`, or when sent.
+fn check_client(
+    state: &Emulator,
+    request: &TokenRequest,
+    required: bool,
+) -> Result<(), OAuthError> {
     let (client_id, client_secret) = request.client_credentials();
     if client_id != Some(state.client_id.as_str()) {
         return Err(OAuthError::InvalidClientId);
     }
-    if client_secret != Some(state.client_secret.as_str()) {
+    let secret_ok = match client_secret {
+        Some(secret) => secret == state.client_secret,
+        None => !required,
+    };
+    if !secret_ok {
         return Err(OAuthError::InvalidClient);
     }
-    Ok(issue_token(state))
+    Ok(())
 }
 
-fn issue_token(state: &Emulator) -> TokenResponse {
+/// JWT bearer flow: an assertion signed with the key of the app's certificate; no secret.
+fn jwt_bearer(state: &Emulator, request: &TokenRequest) -> Result<TokenResponse, OAuthError> {
+    let assertion = request
+        .field("assertion")
+        .ok_or(OAuthError::InvalidGrant("invalid assertion"))?;
+    let now = chrono::Utc::now().timestamp();
+    state
+        .assertion_rules
+        .check(assertion, &state.client_id, &state.username, now)?;
+    issue_token(state, None)
+}
+
+/// Refresh token flow. With rotation on, the used token stops working and a new one comes
+/// back with the access token.
+fn refresh_token(state: &Emulator, request: &TokenRequest) -> Result<TokenResponse, OAuthError> {
+    check_client(state, request, false)?;
+    let token = request.field("refresh_token").unwrap_or_default();
+    if !state.refresh_tokens.is_valid(token) {
+        return Err(OAuthError::InvalidGrant("expired access/refresh token"));
+    }
+    refuse_by_policy(state)?;
+    let rotated = state.rotate_refresh_tokens.then(|| {
+        state.refresh_tokens.revoke(token);
+        state.refresh_tokens.issue(&state.org_id)
+    });
+    issue_token(state, rotated)
+}
+
+/// Username-password flow: the password with the security token appended.
+fn password(state: &Emulator, request: &TokenRequest) -> Result<TokenResponse, OAuthError> {
+    check_client(state, request, true)?;
+    let expected = format!("{}{}", state.password, state.security_token);
+    let username_ok = request.field("username") == Some(state.username.as_str());
+    if !username_ok || request.field("password") != Some(expected.as_str()) {
+        return Err(OAuthError::InvalidGrant("authentication failure"));
+    }
+    issue_token(state, None)
+}
+
+/// A new session, unless a login policy refuses it.
+fn issue_token(
+    state: &Emulator,
+    refresh_token: Option<String>,
+) -> Result<TokenResponse, OAuthError> {
+    refuse_by_policy(state)?;
     let id = format!("{}/id/{}/{}", state.base_url, state.org_id, state.user_id);
     let issued_at = chrono::Utc::now().timestamp_millis().to_string();
-    TokenResponse {
+    Ok(TokenResponse {
         access_token: state.sessions.issue(&state.org_id),
         signature: signature(&state.client_secret, &id, &issued_at),
         scope: "api",
@@ -132,7 +218,8 @@ fn issue_token(state: &Emulator) -> TokenResponse {
         token_type: "Bearer",
         issued_at,
         token_format: "opaque",
-    }
+        refresh_token,
+    })
 }
 
 /// Base64 of HMAC-SHA256 over `id + issued_at`, keyed with the consumer secret; lets

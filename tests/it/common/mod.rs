@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use sf_emulator::{EmulatorConfig, RunningEmulator};
 use strexforce::mapping::MappingSettings;
-use strexforce::salesforce::SalesforceConfig;
+use strexforce::salesforce::{LoginFlow, LoginStartup, SalesforceConfig};
 use strexforce::server::{DEFAULT_BODY_LIMIT, RunningService, ServeConfig};
 use strexforce::store::{LogFilter, PoolSettings, Store, SyncLogEntry};
 use strexforce::sync::SyncSettings;
@@ -138,9 +138,11 @@ pub fn serve_config(database_url: &str, mappings_dir: PathBuf, emulator_url: &st
             login_url: emulator_url.parse().unwrap(),
             client_id: sf_emulator::DEFAULT_CLIENT_ID.to_owned(),
             client_secret: sf_emulator::DEFAULT_CLIENT_SECRET.to_owned().into(),
+            flow: LoginFlow::ClientCredentials,
             api_version: "66.0".to_owned(),
             request_timeout: Duration::from_secs(10),
         },
+        salesforce_startup: LoginStartup::default(),
         sync: SyncSettings {
             poll_interval: Duration::from_millis(50),
             ..SyncSettings::default()

@@ -5,6 +5,8 @@ mod control;
 mod describe;
 mod faults;
 mod interop;
+mod keys;
+mod login_flows;
 mod oauth;
 mod relationships;
 mod schema;

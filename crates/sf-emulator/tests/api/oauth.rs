@@ -72,7 +72,7 @@ async fn token_errors_use_the_oauth_error_format() {
             "invalid client credentials",
         ),
         (
-            "password",
+            "authorization_code",
             CLIENT_ID,
             CLIENT_SECRET,
             "unsupported_grant_type",
