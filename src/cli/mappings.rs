@@ -6,12 +6,13 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 
-use super::MappingArgs;
+use super::{MappingArgs, SalesforceArgs};
 use crate::forward::ForwardKind;
 use crate::mapping::cases::run_dir;
 use crate::mapping::preview::preview;
-use crate::mapping::{Issue, MappingSet, schema_check};
-use crate::salesforce::schema_file;
+use crate::mapping::{Issue, MappingSet};
+use crate::salesforce::org_check::{self, Described, Severity};
+use crate::salesforce::{SalesforceClient, schema_file};
 
 #[derive(Debug, Clone, Args)]
 pub struct MappingsCommand {
@@ -27,8 +28,12 @@ enum MappingsAction {
         mappings: MappingArgs,
         /// Schema file (emulator format) to check objects, fields and values against;
         /// the schema bundled with the emulator when not given.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "describe_from_salesforce")]
         schema: Option<PathBuf>,
+        /// Check against the org itself: log in with the SF_* settings and describe every
+        /// object the mappings write, as `strexforce salesforce check` does.
+        #[arg(long)]
+        describe_from_salesforce: bool,
     },
     /// Print, as JSON, what a forward would become.
     Preview {
@@ -53,9 +58,13 @@ enum MappingsAction {
     },
 }
 
-pub fn run(command: MappingsCommand) -> anyhow::Result<ExitCode> {
+pub async fn run(command: MappingsCommand) -> anyhow::Result<ExitCode> {
     match command.action {
-        MappingsAction::Check { mappings, schema } => check(&mappings, schema),
+        MappingsAction::Check {
+            mappings,
+            schema,
+            describe_from_salesforce,
+        } => check(&mappings, schema, describe_from_salesforce).await,
         MappingsAction::Preview {
             mappings,
             kind,
@@ -73,24 +82,73 @@ fn load(args: &MappingArgs) -> Result<MappingSet, Vec<Issue>> {
     MappingSet::load_dir(&args.mappings_dir, &args.settings()).map_err(|error| error.issues)
 }
 
-fn check(args: &MappingArgs, schema: Option<PathBuf>) -> anyhow::Result<ExitCode> {
-    let objects = match &schema {
-        Some(path) => schema_file::load(path).map_err(anyhow::Error::msg)?,
-        None => schema_file::builtin(),
+async fn check(
+    args: &MappingArgs,
+    schema: Option<PathBuf>,
+    from_salesforce: bool,
+) -> anyhow::Result<ExitCode> {
+    let set = match load(args) {
+        Ok(set) => set,
+        Err(issues) => return Ok(report_issues(&issues)),
     };
-    let issues = match load(args) {
-        Ok(set) => schema_check::check(&set.targets(), &objects),
-        Err(issues) => issues,
+    let targets = set.targets();
+    let described = match (schema, from_salesforce) {
+        (_, true) => describe_from_salesforce(&targets).await?,
+        (Some(path), false) => {
+            Described::from_descriptions(schema_file::load(&path).map_err(anyhow::Error::msg)?)
+        }
+        (None, false) => Described::from_descriptions(schema_file::builtin()),
     };
-    for issue in &issues {
-        println!("{issue}");
+    let mut findings = org_check::check(&targets, |name| described.lookup(name));
+    // In the order a reader meets them in the files.
+    findings
+        .sort_by(|a, b| (&a.file, a.at.line, a.at.column).cmp(&(&b.file, b.at.line, b.at.column)));
+    for finding in &findings {
+        println!("{finding}");
     }
-    if issues.is_empty() {
-        println!("{}: mappings are valid", args.mappings_dir.display());
+    let errors = findings
+        .iter()
+        .filter(|f| f.severity() == Severity::Error)
+        .count();
+    if errors == 0 {
+        println!(
+            "{}: mappings are valid ({} warning(s))",
+            args.mappings_dir.display(),
+            findings.len()
+        );
         return Ok(ExitCode::SUCCESS);
     }
-    eprintln!("{} problem(s) found", issues.len());
+    eprintln!("{errors} error(s), {} warning(s)", findings.len() - errors);
     Ok(ExitCode::FAILURE)
+}
+
+fn report_issues(issues: &[Issue]) -> ExitCode {
+    for issue in issues {
+        println!("{issue}");
+    }
+    eprintln!("{} problem(s) found", issues.len());
+    ExitCode::FAILURE
+}
+
+/// Logs in with the SF_* settings from the environment, as `salesforce check` does.
+async fn describe_from_salesforce(
+    targets: &[crate::mapping::StepTarget<'_>],
+) -> anyhow::Result<Described> {
+    #[derive(clap::Parser)]
+    struct FromEnvironment {
+        #[command(flatten)]
+        salesforce: SalesforceArgs,
+    }
+    let settings =
+        <FromEnvironment as clap::Parser>::try_parse_from(["strexforce"]).map_err(|error| {
+            anyhow::anyhow!("--describe-from-salesforce needs the SF_* settings: {error}")
+        })?;
+    let client = SalesforceClient::new(&settings.salesforce.config()?)?;
+    client
+        .log_in()
+        .await
+        .map_err(|error| anyhow::anyhow!("cannot log in to Salesforce: {error}"))?;
+    Ok(Described::from_org(&client, targets).await?)
 }
 
 fn preview_file(

@@ -80,7 +80,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::serve(*args).await,
         Command::Migrate(args) => serve::migrate(args).await,
         Command::Demo(args) => crate::demo::run(args).await,
-        Command::Mappings(command) => mappings::run(command),
+        Command::Mappings(command) => mappings::run(command).await,
         Command::Replay(args) => replay::run(args).await,
         Command::Salesforce { command } => salesforce::run(command).await,
     }

@@ -1,8 +1,6 @@
 //! `strexforce salesforce check`: logs in with the configured flow, shows the org, and
 //! checks every object and field the mappings write against the org's describe results.
 
-use std::collections::HashMap;
-use std::collections::hash_map::Entry;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -11,10 +9,9 @@ use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ContentArrangement, Table};
 
 use super::{MappingArgs, SalesforceArgs};
-use crate::mapping::{MappingSet, StepTarget};
-use crate::salesforce::describe::ObjectDescription;
+use crate::mapping::MappingSet;
 use crate::salesforce::org_check::{self, Finding, Severity};
-use crate::salesforce::{ApiError, ApiVersionInfo, SalesforceClient};
+use crate::salesforce::{ApiVersionInfo, SalesforceClient};
 
 /// Exit code when the login fails, so scripts can tell it from findings.
 const LOGIN_FAILED: u8 = 2;
@@ -53,13 +50,13 @@ async fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     }
     let version_ok = print_org(&client).await?;
     let targets = mappings.targets();
-    let described = describe_all(&client, &targets).await?;
-    let findings = org_check::check(&targets, |name| lookup(&described, name));
+    let described = org_check::Described::from_org(&client, &targets).await?;
+    let findings = org_check::check(&targets, |name| described.lookup(name));
     println!(
         "\nmappings in {}: {} upsert step(s), {} object(s) described",
         dir.display(),
         targets.len(),
-        described.values().flatten().count()
+        described.count()
     );
     print_findings(&findings);
     let failed = !version_ok || findings.iter().any(|f| f.severity() == Severity::Error);
@@ -105,32 +102,6 @@ fn version_line(wanted: &str, served: Option<&ApiVersionInfo>, all: &[ApiVersion
         Some(info) => format!("{wanted} ({}); {range}", info.label),
         None => format!("{wanted} is NOT served (check SF_API_VERSION); {range}"),
     }
-}
-
-/// Describes the written objects, then the parents their relationships point to. Keys are
-/// lower case: Salesforce object names are case-insensitive.
-async fn describe_all(
-    client: &SalesforceClient,
-    targets: &[StepTarget<'_>],
-) -> Result<HashMap<String, Option<ObjectDescription>>, ApiError> {
-    let mut described = HashMap::new();
-    for object in org_check::objects_written(targets) {
-        described.insert(object.to_ascii_lowercase(), client.describe(&object).await?);
-    }
-    let parents = org_check::parent_objects(targets, |name| lookup(&described, name));
-    for object in parents {
-        if let Entry::Vacant(entry) = described.entry(object.to_ascii_lowercase()) {
-            entry.insert(client.describe(&object).await?);
-        }
-    }
-    Ok(described)
-}
-
-fn lookup(
-    described: &HashMap<String, Option<ObjectDescription>>,
-    name: &str,
-) -> Option<ObjectDescription> {
-    described.get(&name.to_ascii_lowercase()).cloned().flatten()
 }
 
 fn print_findings(findings: &[Finding]) {

@@ -12,7 +12,6 @@ pub mod live;
 mod model;
 mod plan;
 pub mod preview;
-pub mod schema_check;
 mod targets;
 mod template;
 mod value_map;

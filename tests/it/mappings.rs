@@ -7,8 +7,9 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use strexforce::forward::NumberingPlan;
 use strexforce::mapping::cases::run_dir;
-use strexforce::mapping::{MappingSet, MappingSettings, schema_check};
+use strexforce::mapping::{MappingSet, MappingSettings};
 use strexforce::replay::replay;
+use strexforce::salesforce::org_check::{self, Described, Severity};
 use strexforce::salesforce::schema_file;
 
 use crate::common::{TestApp, fixture, query_json, shipped_mappings, wait_until};
@@ -35,7 +36,8 @@ fn copy_shipped_mappings(to: &Path) {
 fn the_shipped_mappings_pass_check_against_the_emulator_schema_and_their_cases() {
     let set = MappingSet::load_dir(&shipped_mappings(), &MappingSettings::default()).unwrap();
 
-    let issues = schema_check::check(&set.targets(), &schema_file::builtin());
+    let described = Described::from_descriptions(schema_file::builtin());
+    let findings = org_check::check(&set.targets(), |name| described.lookup(name));
     let results = run_dir(
         &set,
         &shipped_mappings().join("tests"),
@@ -43,7 +45,12 @@ fn the_shipped_mappings_pass_check_against_the_emulator_schema_and_their_cases()
     )
     .unwrap();
 
-    assert_eq!(issues, vec![]);
+    let errors: Vec<String> = findings
+        .iter()
+        .filter(|f| f.severity() == Severity::Error)
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(errors, Vec::<String>::new());
     let failures: Vec<_> = results.iter().filter(|r| r.failure.is_some()).collect();
     assert_eq!(
         failures,
@@ -75,7 +82,7 @@ fn mappings_check_prints_each_problem_with_its_position_and_fails() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("broken.yaml"),
-        "rules:\n  - name: r\n    upserts:\n      - object: Contact\n        external_id: Strex_MSISDN__c\n        fields:\n          Strex_MSISDN__c: \"{{ msisdn }}\"\n          Strex_Subscription_Status__c: Sleeping\n          Shoe_Size__c: 44\n      - object: Spaceship__c\n        external_id: Name\n        fields: { Name: x }\n",
+        "rules:\n  - name: r\n    upserts:\n      - object: Contact\n        external_id: Strex_MSISDN__c\n        fields:\n          Strex_MSISDN__c: \"{{ msisdn }}\"\n          Strex_Subscription_Status__c: Sleeping\n          Shoe_Size__c: 44\n          Strex_Gender__c: { value: \"{{ lookup.gender }}\", map: { M: Male } }\n      - object: Spaceship__c\n        external_id: Name\n        fields: { Name: x }\n",
     )
     .unwrap();
 
@@ -94,10 +101,20 @@ fn mappings_check_prints_each_problem_with_its_position_and_fails() {
         lines,
         [
             format!(
-                "{file}:8:41: `Sleeping` is not an allowed value of Contact.Strex_Subscription_Status__c (allowed: Active, Unsubscribed, PreAuthFailed, ValidationFailed, LookupFailed)"
+                "{file}:4:17: warning: Contact.LastName: required when a record is created, and no step writing this record sets it"
             ),
-            format!("{file}:9:25: field `Shoe_Size__c` is not a field of Contact"),
-            format!("{file}:10:17: object `Spaceship__c` is not in the schema"),
+            format!(
+                "{file}:8:41: error: Contact.Strex_Subscription_Status__c: \"Sleeping\" is not an active value of this picklist"
+            ),
+            format!(
+                "{file}:9:25: error: Contact.Shoe_Size__c: no such field, or the user cannot see it (field-level security)"
+            ),
+            format!(
+                "{file}:10:28: warning: Contact.Strex_Gender__c: \"Male\" is not an active value of this picklist (unrestricted, so Salesforce stores it as an inactive value)"
+            ),
+            format!(
+                "{file}:11:17: error: Spaceship__c: the org has no such object, or the user cannot see it"
+            ),
         ]
     );
 }
@@ -417,4 +434,48 @@ fn the_json_schema_refuses_a_misspelled_key_as_the_loader_does() {
     .unwrap();
 
     assert!(!validator.is_valid(&typo));
+}
+
+#[tokio::test]
+async fn mappings_check_can_describe_the_org_itself() {
+    strexforce::salesforce::install_crypto_provider();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let emulator = sf_emulator::start(sf_emulator::EmulatorConfig::default(), listener)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("m.yaml"),
+        "rules:\n  - name: r\n    upserts:\n      - object: Contact\n        external_id: Strex_MSISDN__c\n        fields: { Strex_MSISDN__c: x, LastName: y, Shoe_Size__c: 44 }\n",
+    )
+    .unwrap();
+    let mappings = dir.path().to_str().unwrap().to_owned();
+    let url = emulator.url();
+
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_strexforce"))
+            .args([
+                "mappings",
+                "check",
+                "--describe-from-salesforce",
+                "--mappings",
+                &mappings,
+            ])
+            .env("SF_LOGIN_URL", url)
+            .env("SF_CLIENT_ID", sf_emulator::DEFAULT_CLIENT_ID)
+            .env("SF_CLIENT_SECRET", sf_emulator::DEFAULT_CLIENT_SECRET)
+            .env_remove("SF_AUTH_FLOW")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+
+    assert!(!output.status.success());
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        stdout.contains("m.yaml:6:66: error: Contact.Shoe_Size__c: no such field"),
+        "{stdout}"
+    );
+    assert!(emulator.stats().calls_of(sf_emulator::CallKind::Describe) >= 1);
 }

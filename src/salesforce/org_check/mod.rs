@@ -5,12 +5,14 @@
 //! Pure: the describe results come from a lookup, so the same rules apply to a live org
 //! (`salesforce check`) and to a schema file (`mappings check`).
 
+mod described;
 mod finding;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde_json::Value;
 
+pub use described::Described;
 pub use finding::{Finding, Problem, Severity};
 
 use super::describe::{FieldDescription, ObjectDescription};
@@ -155,7 +157,12 @@ where
             return;
         };
         self.check_access(field, target);
-        if let Some(literal) = target.literal {
+        // A value map's outputs are values the field will receive, like literals.
+        let values = target
+            .literal
+            .into_iter()
+            .chain(target.mapped_values.iter().copied());
+        for literal in values {
             for problem in literal_problems(field, literal) {
                 self.report(target.at, Some(target.name), problem);
             }
