@@ -115,12 +115,12 @@ pub async fn start(
 
     let wake = SyncWake::default();
     let shared_mappings = crate::mapping::live::shared(mappings);
-    tokio::spawn(reload::watch(
+    reload::spawn(
         shared_mappings.clone(),
         config.mappings_dir.clone(),
         config.mapping_settings.clone(),
         shutdown.clone(),
-    ));
+    );
     let intake = Intake {
         store: store.clone(),
         mappings: shared_mappings,

@@ -14,16 +14,24 @@ use crate::mapping::live::{Reloaded, SharedMappings, reload};
 /// than this are one edit.
 const SETTLE: Duration = Duration::from_millis(250);
 
-/// Reloads until `shutdown`. A watcher that cannot start leaves SIGHUP working.
-pub async fn watch(
+/// Starts reloading until `shutdown`. The SIGHUP handler is in place when this returns, so a
+/// signal sent right after start is not lost. A watcher that cannot start leaves SIGHUP
+/// working.
+pub fn spawn(shared: SharedMappings, dir: PathBuf, settings: MappingSettings, shutdown: CancellationToken) {
+    let (changed, changes) = mpsc::unbounded_channel::<()>();
+    spawn_sighup_listener(changed.clone(), shutdown.clone());
+    tokio::spawn(watch(shared, dir, settings, changed, changes, shutdown));
+}
+
+async fn watch(
     shared: SharedMappings,
     dir: PathBuf,
     settings: MappingSettings,
+    changed: mpsc::UnboundedSender<()>,
+    mut changes: mpsc::UnboundedReceiver<()>,
     shutdown: CancellationToken,
 ) {
-    let (changed, mut changes) = mpsc::unbounded_channel::<()>();
-    let _watcher = file_watcher(&dir, changed.clone());
-    spawn_sighup_listener(changed, shutdown.clone());
+    let _watcher = file_watcher(&dir, changed);
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,

@@ -479,3 +479,35 @@ async fn mappings_check_can_describe_the_org_itself() {
     );
     assert!(emulator.stats().calls_of(sf_emulator::CallKind::Describe) >= 1);
 }
+
+#[tokio::test]
+async fn sighup_reloads_a_mappings_folder_swapped_behind_a_symlink() {
+    // The way Kubernetes updates a mounted ConfigMap: a symlink is pointed at a new folder,
+    // which a watcher on the old folder does not see.
+    let root = tempfile::tempdir().unwrap();
+    let (old, new) = (root.path().join("v1"), root.path().join("v2"));
+    for dir in [&old, &new] {
+        std::fs::create_dir(dir).unwrap();
+        copy_shipped_mappings(dir);
+    }
+    let edited = std::fs::read_to_string(new.join("mo.yaml")).unwrap().replace("Kind__c: MO", "Kind__c: DLR");
+    std::fs::write(new.join("mo.yaml"), edited).unwrap();
+    let link = root.path().join("current");
+    std::os::unix::fs::symlink(&old, &link).unwrap();
+    let app = TestApp::spawn_with(link.clone()).await;
+    let first = planned_version(&app, 1).await;
+
+    let staged = root.path().join("staged");
+    std::os::unix::fs::symlink(&new, &staged).unwrap();
+    std::fs::rename(&staged, &link).unwrap();
+    // SAFETY: signalling our own process; serve installed its SIGHUP handler at start.
+    unsafe { libc::kill(std::process::id() as i32, libc::SIGHUP) };
+
+    let mut attempt = 1;
+    wait_until("SIGHUP to load the swapped folder", Duration::from_secs(10), || {
+        attempt += 1;
+        let (app, first) = (&app, first.clone());
+        async move { planned_version(app, attempt + 100).await != first }
+    })
+    .await;
+}
