@@ -3,10 +3,11 @@
 
 use serde::Serialize;
 
+use crate::forward::intake::PlanOutcome;
 use crate::forward::{ForwardKind, NumberingPlan, parse};
 use crate::mapping::{MappingSet, PlannedUpsert};
-use crate::store::replay::{Replan, Replanned, ReplayError};
-use crate::store::{EventStatus, Store};
+use crate::store::Store;
+use crate::store::replay::{Replan, ReplayError};
 
 /// What replaying an event did (or, in a dry run, would do).
 #[derive(Debug, Clone, Serialize)]
@@ -53,49 +54,48 @@ pub async fn replay(
         }
     })?;
     let planned = mappings.plan_at(&forward, stored.received_at);
-    let (status, subject, error, plan) = match &planned {
-        Ok(plan) if plan.upserts.is_empty() => (
-            EventStatus::Unmapped,
-            plan.subject.clone(),
-            None,
-            Some(plan),
-        ),
-        Ok(plan) => (EventStatus::Planned, plan.subject.clone(), None, Some(plan)),
-        Err(error) => (
-            EventStatus::PlanFailed,
-            forward.msisdn.as_ref().map(|n| n.e164()),
-            Some(error.to_string()),
-            None,
-        ),
-    };
-    let mut report = ReplayReport {
+    let outcome = PlanOutcome::of(&planned, &forward);
+    let report = ReplayReport {
         event_id,
         previous_status: stored.status.clone(),
-        status: status.as_str(),
+        status: outcome.status.as_str(),
         mapping_version: mappings.version().to_owned(),
-        error: error.clone(),
+        error: outcome.error.clone(),
         ignored_rows: Vec::new(),
         added_rows: Vec::new(),
-        upserts: plan.map(|p| p.upserts.clone()).unwrap_or_default(),
+        upserts: outcome.upserts.to_vec(),
     };
     if dry_run {
         return Ok(report);
     }
-    let replan = Replan {
+    let replanned = store
+        .replan(&replan_of(
+            event_id,
+            &outcome,
+            mappings,
+            planned.as_ref().ok(),
+        ))
+        .await?;
+    Ok(ReplayReport {
+        previous_status: replanned.previous_status,
+        ignored_rows: replanned.ignored_rows,
+        added_rows: replanned.added_rows,
+        ..report
+    })
+}
+
+fn replan_of<'a>(
+    event_id: i64,
+    outcome: &'a PlanOutcome<'_>,
+    mappings: &'a MappingSet,
+    plan: Option<&'a crate::mapping::Plan>,
+) -> Replan<'a> {
+    Replan {
         event_id,
-        status,
-        subject: subject.as_deref(),
-        error: error.as_deref(),
+        status: outcome.status,
+        subject: outcome.subject.as_deref(),
+        error: outcome.error.as_deref(),
         mapping_version: mappings.version(),
         plan,
-    };
-    let Replanned {
-        previous_status,
-        ignored_rows,
-        added_rows,
-    } = store.replan(&replan).await?;
-    report.previous_status = previous_status;
-    report.ignored_rows = ignored_rows;
-    report.added_rows = added_rows;
-    Ok(report)
+    }
 }

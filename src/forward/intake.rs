@@ -58,6 +58,40 @@ impl Accepted {
     }
 }
 
+/// How a plan is recorded on its event.
+#[derive(Debug)]
+pub struct PlanOutcome<'a> {
+    pub status: EventStatus,
+    pub subject: Option<String>,
+    pub upserts: &'a [crate::mapping::PlannedUpsert],
+    pub error: Option<String>,
+}
+
+impl<'a> PlanOutcome<'a> {
+    /// A plan with upserts is `planned`, one without is `unmapped`, a failed one
+    /// `plan_failed`; a failed plan keeps the end user's number as subject.
+    pub fn of(planned: &'a Result<Plan, crate::mapping::PlanError>, forward: &Forward) -> Self {
+        match planned {
+            Ok(plan) => PlanOutcome {
+                status: if plan.upserts.is_empty() {
+                    EventStatus::Unmapped
+                } else {
+                    EventStatus::Planned
+                },
+                subject: plan.subject.clone(),
+                upserts: &plan.upserts,
+                error: None,
+            },
+            Err(error) => PlanOutcome {
+                status: EventStatus::PlanFailed,
+                subject: forward.msisdn.as_ref().map(|n| n.e164()),
+                upserts: &[],
+                error: Some(error.to_string()),
+            },
+        }
+    }
+}
+
 /// Why a forward was not accepted.
 #[derive(Debug, thiserror::Error)]
 pub enum IntakeError {
@@ -105,24 +139,12 @@ impl Intake {
         planned: Result<Plan, crate::mapping::PlanError>,
     ) -> Result<Accepted, IntakeError> {
         let dedupe_key = forward.dedupe_key();
-        let fallback_subject = forward.msisdn.as_ref().map(|n| n.e164());
-        let (status, subject, upserts, error) = match &planned {
-            Ok(plan) if plan.upserts.is_empty() => {
-                (EventStatus::Unmapped, plan.subject.clone(), &[][..], None)
-            }
-            Ok(plan) => (
-                EventStatus::Planned,
-                plan.subject.clone(),
-                &plan.upserts[..],
-                None,
-            ),
-            Err(error) => (
-                EventStatus::PlanFailed,
-                fallback_subject,
-                &[][..],
-                Some(error.to_string()),
-            ),
-        };
+        let PlanOutcome {
+            status,
+            subject,
+            upserts,
+            error,
+        } = PlanOutcome::of(&planned, forward);
         let event = NewEvent {
             kind: forward.kind.as_str(),
             dedupe_key: &dedupe_key,

@@ -7,7 +7,7 @@
 use minijinja::Value as TemplateValue;
 use serde_json::{Map, Value};
 
-use super::compile::{CompiledMapping, CompiledRule, CompiledStep, FieldValue};
+use super::compile::{CompiledField, CompiledMapping, CompiledRule, CompiledStep, FieldValue};
 use super::condition::Condition;
 use super::context;
 use super::model::Operation;
@@ -185,6 +185,13 @@ fn all_hold(conditions: &[Condition], context: &Value) -> bool {
     conditions.iter().all(|condition| condition.holds(context))
 }
 
+/// Where a rendered field goes.
+enum Placed {
+    Record(Value),
+    CreateOnly(Value),
+    Omitted,
+}
+
 struct Planner<'a> {
     templates: &'a Templates,
     json_context: &'a Value,
@@ -238,35 +245,13 @@ impl Planner<'_> {
         let mut record = Map::new();
         let mut create_only = Map::new();
         for field in &step.fields {
-            let error = |error| plan_error(mapping, rule, Some(&field.name), error);
-            let value = match &field.value {
-                Some(value) => self.field_value(value).map_err(error)?,
-                None => None,
-            };
-            let value = match (&field.value_map, value) {
-                (Some(map), Some(value)) => map.apply(value).map_err(|message| {
-                    plan_error(
-                        mapping,
-                        rule,
-                        Some(&field.name),
-                        TemplateError {
-                            message,
-                            line: None,
-                        },
-                    )
-                })?,
-                (_, value) => value,
-            };
-            match (value, &field.create_default) {
-                (Some(value), _) if field.create_only => {
-                    create_only.insert(field.name.clone(), value)
-                }
-                (Some(value), _) => record.insert(field.name.clone(), value),
-                (None, Some(default)) => match self.field_value(default).map_err(error)? {
-                    Some(value) => create_only.insert(field.name.clone(), value),
-                    None => None,
-                },
-                (None, None) => None,
+            let placed = self
+                .place(field)
+                .map_err(|error| plan_error(mapping, rule, Some(&field.name), error))?;
+            match placed {
+                Placed::Record(value) => record.insert(field.name.clone(), value),
+                Placed::CreateOnly(value) => create_only.insert(field.name.clone(), value),
+                Placed::Omitted => None,
             };
         }
         let external_id =
@@ -287,6 +272,29 @@ impl Planner<'_> {
             record,
             create_only,
             depends_on,
+        })
+    }
+
+    /// Where a field's rendered value goes: into every upsert, only into a create, or nowhere.
+    fn place(&self, field: &CompiledField) -> Result<Placed, TemplateError> {
+        let value = match &field.value {
+            Some(value) => self.field_value(value)?,
+            None => None,
+        };
+        let value = match (&field.value_map, value) {
+            (Some(map), Some(value)) => map.apply(value).map_err(|message| TemplateError {
+                message,
+                line: None,
+            })?,
+            (_, value) => value,
+        };
+        Ok(match (value, &field.create_default) {
+            (Some(value), _) if field.create_only => Placed::CreateOnly(value),
+            (Some(value), _) => Placed::Record(value),
+            (None, Some(default)) => self
+                .field_value(default)?
+                .map_or(Placed::Omitted, Placed::CreateOnly),
+            (None, None) => Placed::Omitted,
         })
     }
 

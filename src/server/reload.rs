@@ -17,7 +17,12 @@ const SETTLE: Duration = Duration::from_millis(250);
 /// Starts reloading until `shutdown`. The SIGHUP handler is in place when this returns, so a
 /// signal sent right after start is not lost. A watcher that cannot start leaves SIGHUP
 /// working.
-pub fn spawn(shared: SharedMappings, dir: PathBuf, settings: MappingSettings, shutdown: CancellationToken) {
+pub fn spawn(
+    shared: SharedMappings,
+    dir: PathBuf,
+    settings: MappingSettings,
+    shutdown: CancellationToken,
+) {
     let (changed, changes) = mpsc::unbounded_channel::<()>();
     spawn_sighup_listener(changed.clone(), shutdown.clone());
     tokio::spawn(watch(shared, dir, settings, changed, changes, shutdown));

@@ -490,7 +490,9 @@ async fn sighup_reloads_a_mappings_folder_swapped_behind_a_symlink() {
         std::fs::create_dir(dir).unwrap();
         copy_shipped_mappings(dir);
     }
-    let edited = std::fs::read_to_string(new.join("mo.yaml")).unwrap().replace("Kind__c: MO", "Kind__c: DLR");
+    let edited = std::fs::read_to_string(new.join("mo.yaml"))
+        .unwrap()
+        .replace("Kind__c: MO", "Kind__c: DLR");
     std::fs::write(new.join("mo.yaml"), edited).unwrap();
     let link = root.path().join("current");
     std::os::unix::fs::symlink(&old, &link).unwrap();
@@ -504,10 +506,14 @@ async fn sighup_reloads_a_mappings_folder_swapped_behind_a_symlink() {
     unsafe { libc::kill(std::process::id() as i32, libc::SIGHUP) };
 
     let mut attempt = 1;
-    wait_until("SIGHUP to load the swapped folder", Duration::from_secs(10), || {
-        attempt += 1;
-        let (app, first) = (&app, first.clone());
-        async move { planned_version(app, attempt + 100).await != first }
-    })
+    wait_until(
+        "SIGHUP to load the swapped folder",
+        Duration::from_secs(10),
+        || {
+            attempt += 1;
+            let (app, first) = (&app, first.clone());
+            async move { planned_version(app, attempt + 100).await != first }
+        },
+    )
     .await;
 }
