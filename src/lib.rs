@@ -9,6 +9,7 @@ pub mod mapping;
 pub mod report;
 pub mod salesforce;
 pub mod server;
+pub mod signature;
 pub mod store;
 pub mod sync;
 pub mod telemetry;
