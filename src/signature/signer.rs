@@ -85,6 +85,13 @@ impl RequestSigner {
         )
     }
 
+    /// The header for a request sent now, with a fresh random nonce, as Strex sends them.
+    pub fn header_now(&self, method: &str, absolute_uri: &str, body: &[u8]) -> String {
+        let timestamp = u64::try_from(chrono::Utc::now().timestamp()).unwrap_or_default();
+        let nonce = uuid::Uuid::new_v4().to_string();
+        self.header(method, absolute_uri, timestamp, &nonce, body)
+    }
+
     /// The raw signature, for tests that look at its bytes.
     pub fn signature(
         &self,
