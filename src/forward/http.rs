@@ -108,7 +108,8 @@ impl Receiver {
             return Problem::storage_unavailable();
         }
         self.auth.count_failure(error.reason());
-        tracing::warn!(reason = error.reason(), detail = %error, "forward refused: not authenticated");
+        let reason = error.reason();
+        tracing::warn!(reason, detail = %error, "forward refused: not authenticated");
         Problem::unauthorized(error.reason(), error.to_string())
     }
 
@@ -130,13 +131,15 @@ impl Receiver {
             }
             Err(IntakeError::Rejected { error, event_id }) => {
                 span.record("outcome", "rejected");
-                tracing::warn!(code = error.code(), reason = %scrub(&error.to_string()), ?event_id, "forward rejected");
+                let reason = scrub(&error.to_string()).into_owned();
+                tracing::warn!(code = error.code(), reason, ?event_id, "forward rejected");
                 Problem::bad_request(error.code(), error.to_string())
                     .into_response_with_event(event_id)
             }
             Err(IntakeError::Storage(error)) => {
                 span.record("outcome", "unavailable");
-                tracing::error!(error = %scrub(&error.to_string()), "forward not stored; the sender will retry");
+                let error = scrub(&error.to_string()).into_owned();
+                tracing::error!(error, "forward not stored; the sender will retry");
                 self.auth.release_nonce(authenticated).await;
                 Problem::storage_unavailable().into_response()
             }
