@@ -4,5 +4,6 @@ mod auth;
 mod common;
 mod hostile;
 mod intake;
+mod logs;
 mod signatures;
 mod sync;
