@@ -64,6 +64,9 @@ pub struct LimitArgs {
     /// How long a forward's body may take to arrive, in seconds.
     #[arg(long, env = "STREXFORCE_BODY_TIMEOUT_SECS", default_value_t = 10)]
     pub body_timeout_secs: u64,
+    /// How long a client may take to send request headers, in seconds.
+    #[arg(long, env = "STREXFORCE_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_timeout_secs: u64,
     /// Forward requests handled at once; more are answered 503 with Retry-After.
     #[arg(long, env = "STREXFORCE_MAX_IN_FLIGHT", default_value_t = DEFAULT_MAX_IN_FLIGHT)]
     pub max_in_flight: usize,
@@ -238,6 +241,7 @@ impl LimitArgs {
         ReceiveLimits {
             body_limit: self.body_limit,
             body_timeout: Duration::from_secs(self.body_timeout_secs),
+            header_timeout: Duration::from_secs(self.header_timeout_secs.max(1)),
             max_in_flight: self.max_in_flight,
         }
     }

@@ -16,6 +16,9 @@ pub const DEFAULT_BODY_LIMIT: usize = 256 * 1024;
 /// How long the body of one request may take to arrive.
 pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a client may take to send a request's headers before its connection is closed.
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Forward requests handled at once; more are answered 503 at once rather than queued.
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 64;
 
@@ -24,6 +27,7 @@ pub const DEFAULT_MAX_IN_FLIGHT: usize = 64;
 pub struct ReceiveLimits {
     pub body_limit: usize,
     pub body_timeout: Duration,
+    pub header_timeout: Duration,
     pub max_in_flight: usize,
 }
 
@@ -32,6 +36,7 @@ impl Default for ReceiveLimits {
         ReceiveLimits {
             body_limit: DEFAULT_BODY_LIMIT,
             body_timeout: DEFAULT_BODY_TIMEOUT,
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
         }
     }

@@ -2,6 +2,7 @@
 
 pub mod admin;
 mod health;
+mod listener;
 pub mod problem;
 
 use std::net::SocketAddr;
@@ -158,6 +159,7 @@ async fn start_in_span(
     let task = tokio::spawn(tracing::Instrument::in_current_span(serve(
         listener,
         router,
+        config.limits.header_timeout,
         workers,
         shutdown.clone(),
     )));
@@ -206,11 +208,10 @@ async fn surfaces(
     let admin_addr = admin_listener.local_addr()?;
     tracing::info!(%admin_addr, "admin endpoints on their own listener");
     let admin = with_common_layers(admin);
-    let stop = shutdown.clone().cancelled_owned();
+    let stop = shutdown.clone();
+    let header_timeout = config.limits.header_timeout;
     tokio::spawn(tracing::Instrument::in_current_span(async move {
-        if let Err(error) = axum::serve(admin_listener, admin)
-            .with_graceful_shutdown(stop)
-            .await
+        if let Err(error) = listener::serve_http(admin_listener, admin, stop, header_timeout).await
         {
             tracing::error!(%error, "admin listener stopped");
         }
@@ -239,12 +240,11 @@ fn with_common_layers(router: Router) -> Router {
 async fn serve(
     listener: TcpListener,
     router: Router,
+    header_timeout: Duration,
     mut workers: tokio::task::JoinSet<()>,
     shutdown: CancellationToken,
 ) -> Result<(), std::io::Error> {
-    let served = axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-        .await;
+    let served = listener::serve_http(listener, router, shutdown.clone(), header_timeout).await;
     shutdown.cancel();
     let drained = tokio::time::timeout(WORKER_DRAIN_LIMIT, async {
         while workers.join_next().await.is_some() {}

@@ -36,8 +36,9 @@ pub enum SignatureError {
     MalformedHeader(&'static str),
     #[error("the signature timestamp is {drift} s away from our clock (at most 300 s allowed)")]
     ClockDrift { drift: u64 },
-    #[error("the signing key is not known")]
-    UnknownKey,
+    /// The name is safe to show: the header check allows only `[A-Za-z0-9_-]{1,64}`.
+    #[error("the signing key `{0}` is not known")]
+    UnknownKey(String),
     #[error("the signing key is not usable at this time")]
     KeyNotUsable,
     #[error("the signature does not match the request")]
@@ -54,7 +55,7 @@ impl SignatureError {
             SignatureError::MissingHeader => "missing_header",
             SignatureError::MalformedHeader(_) => "malformed_header",
             SignatureError::ClockDrift { .. } => "clock_drift",
-            SignatureError::UnknownKey => "unknown_key",
+            SignatureError::UnknownKey(_) => "unknown_key",
             SignatureError::KeyNotUsable => "key_not_usable",
             SignatureError::BadSignature => "bad_signature",
             SignatureError::Replayed => "replayed_nonce",

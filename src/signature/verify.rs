@@ -78,7 +78,7 @@ impl Verifier {
         let key = self
             .key(&header.key_name)
             .await
-            .ok_or(SignatureError::UnknownKey)?;
+            .ok_or_else(|| SignatureError::UnknownKey(header.key_name.clone()))?;
         if !key.usable_at(now) {
             return Err(SignatureError::KeyNotUsable);
         }

@@ -94,6 +94,8 @@ async fn malformed_signature_headers_are_answered_401_with_a_reason_never_500() 
     let app = TestApp::spawn().await;
     let valid = app.sign("/forward/mo", &fixture("mo-plain.json"));
     let signature = valid.rsplit(':').next().unwrap().to_owned();
+    let first = if signature.starts_with('A') { "B" } else { "A" };
+    let tampered = format!("{first}{}", &signature[1..]);
     let cases = [
         ("", "malformed_header"),
         ("one:two:three", "malformed_header"),
@@ -113,10 +115,7 @@ async fn malformed_signature_headers_are_answered_401_with_a_reason_never_500() 
             &valid.replacen("strex-test-key", "someone-else", 1),
             "unknown_key",
         ),
-        (
-            &valid.replacen(&signature, &signature.replace('A', "B"), 1),
-            "bad_signature",
-        ),
+        (&valid.replacen(&signature, &tampered, 1), "bad_signature"),
     ];
 
     for (header, reason) in cases {

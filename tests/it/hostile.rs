@@ -562,6 +562,25 @@ async fn a_body_sent_too_slowly_is_answered_408_and_the_service_goes_on() {
 }
 
 #[tokio::test]
+async fn a_client_sending_its_headers_too_slowly_is_disconnected() {
+    let app = TestApp::spawn_configured(shipped_mappings(), |config| {
+        config.limits.header_timeout = Duration::from_millis(500);
+    })
+    .await;
+    let mut stream = TcpStream::connect(app.service.addr).await.unwrap();
+    stream
+        .write_all(b"POST /forward/mo HTTP/1.1\r\nhost: x\r\n")
+        .await
+        .unwrap();
+
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(20), stream.read_to_end(&mut rest)).await;
+
+    assert!(closed.is_ok(), "the connection is still open");
+    assert_eq!(app.post_fixture("mo-plain.json").await.status(), 200);
+}
+
+#[tokio::test]
 async fn beyond_the_in_flight_limit_requests_are_answered_503_with_retry_after() {
     let app = TestApp::spawn_configured(shipped_mappings(), |config| {
         config.limits.max_in_flight = 1;
