@@ -371,3 +371,7 @@ impl SyncArgs {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "args_tests.rs"]
+mod tests;
