@@ -118,3 +118,27 @@ fn the_admin_endpoints_are_off_unless_a_token_is_set() {
     assert!(off.is_none());
     assert_eq!(on.unwrap().listen, Some("127.0.0.1:9090".parse().unwrap()));
 }
+
+#[test]
+fn a_printed_configuration_shows_no_secret() {
+    let token = format!("--forward-token={TOKEN}");
+    let admin = "--admin-token=admin-0123456789abcdef0123456789abcdef";
+    let flags = [
+        "--auth=token",
+        &token,
+        admin,
+        "--strex-api-key=api-key-1234",
+    ];
+
+    let printed = format!("{:?}", config(&flags).unwrap());
+
+    for secret in [
+        TOKEN,
+        "admin-0123456789",
+        "api-key-1234",
+        "--sf-client-secret=secret",
+    ] {
+        assert!(!printed.contains(secret), "{secret} in {printed}");
+    }
+    assert!(!printed.contains("\"secret\""), "{printed}");
+}

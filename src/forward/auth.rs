@@ -83,11 +83,20 @@ impl AuthError {
 }
 
 /// The configured checks, ready for requests.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ForwardAuth {
     ecdsa: Option<Ecdsa>,
     token_digest: Option<[u8; 32]>,
     failures: Arc<Mutex<BTreeMap<&'static str, u64>>>,
+}
+
+impl std::fmt::Debug for ForwardAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ForwardAuth")
+            .field("ecdsa", &self.ecdsa)
+            .field("token", &self.token_digest.map(|_| "[redacted]"))
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone)]
