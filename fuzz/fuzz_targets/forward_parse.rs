@@ -9,7 +9,11 @@ fuzz_target!(|data: &[u8]| {
     let Some((first, body)) = data.split_first() else {
         return;
     };
-    let kind = if first % 2 == 0 { ForwardKind::Mo } else { ForwardKind::Dlr };
+    let kind = if first % 2 == 0 {
+        ForwardKind::Mo
+    } else {
+        ForwardKind::Dlr
+    };
     if let Ok(forward) = parse(kind, body, &NumberingPlan::default()) {
         let _ = forward.dedupe_key();
         let _ = forward.system_action();

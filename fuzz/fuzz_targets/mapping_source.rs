@@ -14,9 +14,18 @@ fn samples() -> &'static [Forward] {
     SAMPLES.get_or_init(|| {
         let plan = NumberingPlan::default();
         let bodies: [(ForwardKind, &[u8]); 3] = [
-            (ForwardKind::Mo, include_bytes!("../../tests/fixtures/strex/mo-lookup.json")),
-            (ForwardKind::Dlr, include_bytes!("../../tests/fixtures/strex/dlr-subscribe.json")),
-            (ForwardKind::Dlr, include_bytes!("../../tests/fixtures/strex/dlr-properties-null.json")),
+            (
+                ForwardKind::Mo,
+                include_bytes!("../../tests/fixtures/strex/mo-lookup.json"),
+            ),
+            (
+                ForwardKind::Dlr,
+                include_bytes!("../../tests/fixtures/strex/dlr-subscribe.json"),
+            ),
+            (
+                ForwardKind::Dlr,
+                include_bytes!("../../tests/fixtures/strex/dlr-properties-null.json"),
+            ),
         ];
         bodies
             .iter()
