@@ -352,3 +352,30 @@ async fn health_answers_reveal_nothing_private() {
         assert_eq!(keys, ["status"], "{path}: {body}");
     }
 }
+
+#[tokio::test]
+async fn a_signed_forward_that_could_not_be_stored_is_accepted_when_strex_sends_it_again() {
+    let app = TestApp::spawn().await;
+    let header = app.sign("/forward/mo", &fixture("mo-plain.json"));
+    let pool = app.store().pool();
+    sqlx::raw_sql(
+        "CREATE FUNCTION refuse_event() RETURNS trigger LANGUAGE plpgsql AS
+           $$ BEGIN RAISE EXCEPTION 'storage is failing'; END $$;
+         CREATE TRIGGER refuse_event BEFORE INSERT ON inbound_event
+           FOR EACH ROW EXECUTE FUNCTION refuse_event();",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+
+    let failed = post_with_header(&app, &header).await;
+    sqlx::raw_sql("DROP TRIGGER refuse_event ON inbound_event")
+        .execute(pool)
+        .await
+        .unwrap();
+    let retried = post_with_header(&app, &header).await;
+
+    assert_eq!(failed.status(), 503);
+    assert_eq!(retried.status(), 200);
+    assert_eq!(app.count("inbound_event").await, 1);
+}
