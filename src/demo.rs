@@ -12,11 +12,14 @@ use clap::Args;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::forward::auth::{AuthConfig, EcdsaConfig};
+use crate::forward::limits::ReceiveLimits;
 use crate::forward::{ForwardKind, NumberingPlan, parse};
 use crate::mapping::MappingSettings;
 use crate::report;
 use crate::salesforce::{LoginFlow, LoginStartup, SalesforceConfig};
-use crate::server::{DEFAULT_BODY_LIMIT, RunningService, ServeConfig};
+use crate::server::{RunningService, ServeConfig};
+use crate::signature::{KeyRing, PublicUrl, RequestSigner};
 use crate::store::temp_server::{Durability, TempServer};
 use crate::store::{LogFilter, PoolSettings, Store};
 use crate::sync::SyncSettings;
@@ -94,9 +97,15 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         sf_emulator::start(sf_emulator::EmulatorConfig::default(), emulator_listener).await?;
     println!("Salesforce emulator at {}", emulator.url());
 
-    let service = start_service(&args, &database_url, &emulator.url()).await?;
-    println!("strexforce listening at {}\n", service.url());
-    let posted = post_samples(&service.url()).await?;
+    // The demo plays Strex: it signs every forward with a key it makes up for this run.
+    let signer = RequestSigner::generate("demo-key");
+    let service = start_service(&args, &database_url, &emulator.url(), &signer).await?;
+    println!("strexforce listening at {}", service.url());
+    println!(
+        "forwards are signed with a fresh demo key ({})\n",
+        signer.key_name()
+    );
+    let posted = post_samples(&service.url(), &signer).await?;
     let event_ids = event_ids(&service.store, &posted).await?;
     let settled = wait_for_sync(
         &service.store,
@@ -132,7 +141,12 @@ async fn start_service(
     args: &DemoArgs,
     database_url: &str,
     emulator_url: &str,
+    signer: &RequestSigner,
 ) -> anyhow::Result<RunningService> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let public_url = PublicUrl::parse(&format!("http://{}", listener.local_addr()?))?;
+    let mut keys = KeyRing::default();
+    keys.insert(signer.key_name(), signer.public_key());
     let config = ServeConfig {
         database_url: database_url.to_owned(),
         pool: PoolSettings::default(),
@@ -148,9 +162,17 @@ async fn start_service(
         },
         salesforce_startup: LoginStartup::default(),
         sync: SyncSettings::default(),
-        body_limit: DEFAULT_BODY_LIMIT,
+        limits: ReceiveLimits::default(),
+        auth: AuthConfig {
+            ecdsa: Some(EcdsaConfig {
+                public_url,
+                keys,
+                key_server: None,
+            }),
+            token: None,
+        },
+        admin: None,
     };
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
     crate::server::start(config, listener, CancellationToken::new())
         .await
         .with_context(|| {
@@ -169,14 +191,17 @@ pub struct Posted {
     pub outcome: String,
 }
 
-async fn post_samples(base_url: &str) -> anyhow::Result<Vec<Posted>> {
+async fn post_samples(base_url: &str, signer: &RequestSigner) -> anyhow::Result<Vec<Posted>> {
     crate::salesforce::install_crypto_provider();
     let http = reqwest::Client::new();
     let mut posted = Vec::new();
     for sample in SAMPLES.iter().chain(std::iter::once(&LAST_SAMPLE)) {
+        let url = format!("{base_url}/forward/{}", sample.kind);
+        let signature = signer.header_now("POST", &url, sample.body);
         let response = http
-            .post(format!("{base_url}/forward/{}", sample.kind))
+            .post(url)
             .header("content-type", "application/json")
+            .header(crate::signature::SIGNATURE_HEADER, signature)
             .body(sample.body)
             .send()
             .await?;

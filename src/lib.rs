@@ -10,6 +10,7 @@ pub mod replay;
 pub mod report;
 pub mod salesforce;
 pub mod server;
+pub mod signature;
 pub mod store;
 pub mod sync;
 pub mod telemetry;

@@ -5,16 +5,22 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::Args;
-use secrecy::SecretString;
+use clap::{Args, ValueEnum};
+use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use crate::forward::NumberingPlan;
+use crate::forward::auth::{AuthConfig, EcdsaConfig};
+use crate::forward::limits::{DEFAULT_MAX_IN_FLIGHT, ReceiveLimits};
 use crate::mapping::MappingSettings;
 use crate::salesforce::{
     JwtBearer, LoginFlow, LoginRetry, LoginStartup, SalesforceConfig, default_audience,
 };
+use crate::server::admin::AdminConfig;
 use crate::server::{DEFAULT_BODY_LIMIT, ServeConfig};
+use crate::signature::{
+    KeyError, KeyRing, KeyServerConfig, PublicUrl, PublicUrlError, parse_key_list,
+};
 use crate::store::PoolSettings;
 use crate::sync::{Backoff, SyncSettings};
 
@@ -43,10 +49,125 @@ pub struct ServeArgs {
     pub sync: SyncArgs,
     #[command(flatten)]
     pub startup: StartupArgs,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+    #[command(flatten)]
+    pub admin: AdminArgs,
+    /// Show end users' numbers in full in logs (they are masked to the last three digits).
+    #[arg(long, env = "STREXFORCE_LOG_PII", default_value_t = false)]
+    pub log_pii: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LimitArgs {
     /// Largest forward body accepted, in bytes.
     #[arg(long, env = "STREXFORCE_BODY_LIMIT", default_value_t = DEFAULT_BODY_LIMIT)]
     pub body_limit: usize,
+    /// How long a forward's body may take to arrive, in seconds.
+    #[arg(long, env = "STREXFORCE_BODY_TIMEOUT_SECS", default_value_t = 10)]
+    pub body_timeout_secs: u64,
+    /// How long a client may take to send request headers, in seconds.
+    #[arg(long, env = "STREXFORCE_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_timeout_secs: u64,
+    /// Forward requests handled at once; more are answered 503 with Retry-After.
+    #[arg(long, env = "STREXFORCE_MAX_IN_FLIGHT", default_value_t = DEFAULT_MAX_IN_FLIGHT)]
+    pub max_in_flight: usize,
 }
+
+/// One proof a forward may bring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuthMethod {
+    /// Strex's X-ECDSA-Signature header.
+    Ecdsa,
+    /// The shared STREXFORCE_FORWARD_TOKEN, as a bearer token or a `token` query parameter.
+    Token,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AuthArgs {
+    /// How forwards authenticate: ecdsa, token, or ecdsa,token (either is enough).
+    #[arg(long, env = "STREXFORCE_AUTH", value_delimiter = ',')]
+    pub auth: Vec<AuthMethod>,
+    /// Accept forwards from anyone. Only for a closed network; every log line says so.
+    #[arg(long, env = "STREXFORCE_INSECURE_NO_AUTH", default_value_t = false)]
+    pub insecure_no_auth: bool,
+    /// The URL registered in StrexConnect, without /forward/…, such as
+    /// https://connector.example.com. Strex signs the URL it posts to.
+    #[arg(long, env = "STREXFORCE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Strex's public keys: name=BASE64SPKI[,name=BASE64SPKI…].
+    #[arg(long, env = "STREX_PUBLIC_KEYS", hide_env_values = true)]
+    pub strex_public_keys: Option<String>,
+    /// A file of name=BASE64SPKI lines.
+    #[arg(long, env = "STREX_PUBLIC_KEYS_FILE")]
+    pub strex_public_keys_file: Option<PathBuf>,
+    /// Fetch keys not configured above from the Target365 public-key resource.
+    #[arg(long, env = "STREX_KEY_FETCH", default_value_t = false)]
+    pub strex_key_fetch: bool,
+    /// The Target365 API base the keys are fetched from.
+    #[arg(
+        long,
+        env = "STREX_API_BASE_URL",
+        default_value = "https://shared.target365.io/"
+    )]
+    pub strex_api_base_url: Url,
+    /// Sent as X-ApiKey when fetching keys.
+    #[arg(long, env = "STREX_API_KEY", hide_env_values = true, value_parser = secret)]
+    pub strex_api_key: Option<SecretString>,
+    /// The shared secret of token mode (at least 32 characters).
+    #[arg(long, env = "STREXFORCE_FORWARD_TOKEN", hide_env_values = true, value_parser = secret)]
+    pub forward_token: Option<SecretString>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AdminArgs {
+    /// Bearer token of the admin endpoints; without it they are off.
+    #[arg(long, env = "STREXFORCE_ADMIN_TOKEN", hide_env_values = true, value_parser = secret)]
+    pub admin_token: Option<SecretString>,
+    /// A separate address for the admin endpoints (otherwise the forward listener).
+    #[arg(long, env = "STREXFORCE_ADMIN_LISTEN")]
+    pub admin_listen: Option<SocketAddr>,
+}
+
+/// A setting that cannot work, named so the operator knows what to change.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(
+        "no auth mode: set STREXFORCE_AUTH to ecdsa, token or ecdsa,token \
+         (or pass --insecure-no-auth on a closed network)"
+    )]
+    NoAuthMode,
+    #[error("STREXFORCE_AUTH and --insecure-no-auth contradict each other; choose one")]
+    AuthAndInsecure,
+    #[error(
+        "STREXFORCE_AUTH=ecdsa needs STREXFORCE_PUBLIC_URL, the URL registered in StrexConnect"
+    )]
+    NoPublicUrl,
+    #[error(transparent)]
+    PublicUrl(#[from] PublicUrlError),
+    #[error(
+        "STREXFORCE_AUTH=ecdsa needs Strex's public key: set STREX_PUBLIC_KEYS, \
+         STREX_PUBLIC_KEYS_FILE or STREX_KEY_FETCH=true"
+    )]
+    NoKeys,
+    #[error("STREX_PUBLIC_KEYS: {0}")]
+    Keys(#[source] KeyError),
+    #[error("STREX_PUBLIC_KEYS_FILE {path}: {error}")]
+    KeysFile { path: PathBuf, error: String },
+    #[error("STREXFORCE_AUTH=token needs STREXFORCE_FORWARD_TOKEN of at least 32 characters")]
+    NoToken,
+    #[error("STREXFORCE_ADMIN_LISTEN is set but STREXFORCE_ADMIN_TOKEN is not")]
+    AdminWithoutToken,
+    #[error("STREXFORCE_ADMIN_TOKEN must be at least 32 characters")]
+    WeakAdminToken,
+    #[error(transparent)]
+    Salesforce(#[from] SettingsError),
+}
+
+/// Shared secrets shorter than this are refused: they are meant to be generated, not typed.
+const MIN_TOKEN_LEN: usize = 32;
 
 #[derive(Debug, Clone, Args)]
 pub struct MappingArgs {
@@ -173,7 +294,7 @@ fn secret(text: &str) -> Result<SecretString, String> {
 }
 
 impl ServeArgs {
-    pub fn config(&self) -> Result<ServeConfig, SettingsError> {
+    pub fn config(&self) -> Result<ServeConfig, ConfigError> {
         Ok(ServeConfig {
             database_url: self.database.database_url.clone(),
             pool: self.database.pool(),
@@ -182,8 +303,101 @@ impl ServeArgs {
             salesforce: self.salesforce.config()?,
             salesforce_startup: self.startup.settings(),
             sync: self.sync.settings(),
-            body_limit: self.body_limit,
+            limits: self.limits.limits(),
+            auth: self.auth.config()?,
+            admin: self.admin.config()?,
         })
+    }
+}
+
+impl LimitArgs {
+    pub fn limits(&self) -> ReceiveLimits {
+        ReceiveLimits {
+            body_limit: self.body_limit,
+            body_timeout: Duration::from_secs(self.body_timeout_secs),
+            header_timeout: Duration::from_secs(self.header_timeout_secs.max(1)),
+            max_in_flight: self.max_in_flight,
+        }
+    }
+}
+
+impl AuthArgs {
+    pub fn config(&self) -> Result<AuthConfig, ConfigError> {
+        match (self.auth.is_empty(), self.insecure_no_auth) {
+            (true, false) => return Err(ConfigError::NoAuthMode),
+            (false, true) => return Err(ConfigError::AuthAndInsecure),
+            (true, true) => return Ok(AuthConfig::default()),
+            (false, false) => {}
+        }
+        let ecdsa = match self.auth.contains(&AuthMethod::Ecdsa) {
+            true => Some(self.ecdsa()?),
+            false => None,
+        };
+        let token = match self.auth.contains(&AuthMethod::Token) {
+            true => Some(self.token()?),
+            false => None,
+        };
+        Ok(AuthConfig { ecdsa, token })
+    }
+
+    fn ecdsa(&self) -> Result<EcdsaConfig, ConfigError> {
+        let public_url = self.public_url.as_deref().ok_or(ConfigError::NoPublicUrl)?;
+        let keys = self.keys()?;
+        let key_server = self.strex_key_fetch.then(|| KeyServerConfig {
+            api_key: self.strex_api_key.clone(),
+            ..KeyServerConfig::new(self.strex_api_base_url.clone())
+        });
+        if keys.is_empty() && key_server.is_none() {
+            return Err(ConfigError::NoKeys);
+        }
+        Ok(EcdsaConfig {
+            public_url: PublicUrl::parse(public_url)?,
+            keys,
+            key_server,
+        })
+    }
+
+    fn keys(&self) -> Result<KeyRing, ConfigError> {
+        let mut ring = KeyRing::default();
+        if let Some(text) = &self.strex_public_keys {
+            for (name, key) in parse_key_list(text).map_err(ConfigError::Keys)? {
+                ring.insert(name, key);
+            }
+        }
+        if let Some(path) = &self.strex_public_keys_file {
+            let file_error = |error: String| ConfigError::KeysFile {
+                path: path.clone(),
+                error,
+            };
+            let text = std::fs::read_to_string(path).map_err(|e| file_error(e.to_string()))?;
+            for (name, key) in parse_key_list(&text).map_err(|e| file_error(e.to_string()))? {
+                ring.insert(name, key);
+            }
+        }
+        Ok(ring)
+    }
+
+    fn token(&self) -> Result<SecretString, ConfigError> {
+        match &self.forward_token {
+            Some(token) if token.expose_secret().len() >= MIN_TOKEN_LEN => Ok(token.clone()),
+            _ => Err(ConfigError::NoToken),
+        }
+    }
+}
+
+impl AdminArgs {
+    pub fn config(&self) -> Result<Option<AdminConfig>, ConfigError> {
+        match (&self.admin_token, self.admin_listen) {
+            (None, None) => Ok(None),
+            (None, Some(_)) => Err(ConfigError::AdminWithoutToken),
+            (Some(token), _) if token.expose_secret().len() < MIN_TOKEN_LEN => {
+                Err(ConfigError::WeakAdminToken)
+            }
+            (Some(token), listen) => Ok(Some(AdminConfig {
+                token: token.clone(),
+                listen,
+            })),
+        }
     }
 }
 
@@ -309,103 +523,9 @@ impl SyncArgs {
 }
 
 #[cfg(test)]
-mod tests {
-    use clap::{CommandFactory, FromArgMatches, Parser};
+#[path = "args_tests.rs"]
+mod tests;
 
-    use super::*;
-
-    #[derive(Parser)]
-    struct Settings {
-        #[command(flatten)]
-        salesforce: SalesforceArgs,
-        #[command(flatten)]
-        startup: StartupArgs,
-    }
-
-    /// Parses flags only: the environment of the test run is ignored.
-    fn parse(args: &[&str]) -> Settings {
-        let all = ["strexforce", "--sf-login-url=sandbox", "--sf-client-id=app"];
-        let command = Settings::command().mut_args(|arg| arg.env(None));
-        let matches = command
-            .try_get_matches_from(all.iter().chain(args))
-            .unwrap();
-        Settings::from_arg_matches(&matches).unwrap()
-    }
-
-    #[test]
-    fn client_credentials_is_the_default_flow_and_needs_the_secret() {
-        let without = parse(&[]).salesforce.config().unwrap_err();
-        let with = parse(&["--sf-client-secret=s"])
-            .salesforce
-            .config()
-            .unwrap();
-
-        assert_eq!(
-            without.to_string(),
-            "SF_AUTH_FLOW=client_credentials needs SF_CLIENT_SECRET"
-        );
-        assert!(matches!(with.flow, LoginFlow::ClientCredentials));
-        assert_eq!(with.login_url.as_str(), "https://test.salesforce.com/");
-    }
-
-    #[test]
-    fn each_flow_names_the_first_setting_it_lacks() {
-        let cases = [
-            ("jwt_bearer", "SF_USERNAME"),
-            ("refresh_token", "SF_REFRESH_TOKEN"),
-            ("password", "SF_USERNAME"),
-        ];
-
-        for (flow, setting) in cases {
-            let flag = format!("--sf-auth-flow={flow}");
-
-            let error = parse(&[&flag]).salesforce.config().unwrap_err();
-
-            assert_eq!(
-                error.to_string(),
-                format!("SF_AUTH_FLOW={flow} needs {setting}")
-            );
-        }
-    }
-
-    #[test]
-    fn the_jwt_audience_follows_the_login_url_unless_set() {
-        let key = tempfile::NamedTempFile::new().unwrap();
-        let key_flag = format!("--sf-private-key-file={}", key.path().display());
-        let base = [
-            "--sf-auth-flow=jwt_bearer",
-            "--sf-username=u",
-            key_flag.as_str(),
-        ];
-        let custom: Vec<&str> = base
-            .iter()
-            .copied()
-            .chain(["--sf-jwt-audience=https://x.my.site.com"])
-            .collect();
-
-        let derived = parse(&base).salesforce.config().unwrap();
-        let configured = parse(&custom).salesforce.config().unwrap();
-
-        let audience = |config: &SalesforceConfig| match &config.flow {
-            LoginFlow::JwtBearer(jwt) => jwt.audience.clone(),
-            _ => unreachable!(),
-        };
-        assert_eq!(audience(&derived), "https://test.salesforce.com");
-        assert_eq!(audience(&configured), "https://x.my.site.com");
-    }
-
-    #[test]
-    fn starting_without_salesforce_is_a_flag_that_also_takes_a_value() {
-        assert!(!parse(&[]).startup.start_without_salesforce);
-        assert!(
-            parse(&["--start-without-salesforce"])
-                .startup
-                .start_without_salesforce
-        );
-        assert!(
-            !parse(&["--start-without-salesforce=false"])
-                .startup
-                .start_without_salesforce
-        );
-    }
-}
+#[cfg(test)]
+#[path = "args_salesforce_tests.rs"]
+mod salesforce_tests;

@@ -8,9 +8,11 @@ use super::{DatabaseArgs, ServeArgs};
 use crate::store::Store;
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let config = args.config()?;
+    crate::telemetry::redact::set_log_pii(args.log_pii);
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     let shutdown = CancellationToken::new();
-    let service = crate::server::start(args.config()?, listener, shutdown.clone()).await?;
+    let service = crate::server::start(config, listener, shutdown.clone()).await?;
     tokio::spawn(cancel_on_signal(shutdown));
     service.wait().await?;
     tracing::info!("stopped");

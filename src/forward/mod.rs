@@ -1,7 +1,9 @@
 //! Strex forwards: their payloads, and the HTTP intake that stores them.
 
+pub mod auth;
 pub mod http;
 pub mod intake;
+pub mod limits;
 pub mod msisdn;
 pub mod parse;
 pub mod payload;

@@ -38,6 +38,15 @@ impl LoginState {
     pub fn is_logged_in(&self) -> bool {
         matches!(self, LoginState::LoggedIn { .. })
     }
+
+    /// The state's name alone, as it is serialised: `not_logged_in`, `logged_in`, `failing`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            LoginState::NotLoggedIn => "not_logged_in",
+            LoginState::LoggedIn { .. } => "logged_in",
+            LoginState::Failing { .. } => "failing",
+        }
+    }
 }
 
 impl fmt::Display for LoginState {

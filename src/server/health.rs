@@ -23,13 +23,15 @@ async fn healthz() -> impl IntoResponse {
     Json(json!({ "status": "ok" }))
 }
 
-/// Answers 200 only when forwards can be stored. The Salesforce login state is shown but
-/// does not make the service unready: forwards are still accepted while sync waits.
+/// Answers 200 only when forwards can be stored. The Salesforce login state is named but
+/// does not make the service unready: forwards are still accepted while sync waits. Details
+/// (the instance, the login error) are for the admin status, not for anyone who can reach
+/// the health endpoint.
 async fn readyz(
     State(store): State<Store>,
     login: Option<Extension<LoginStatus>>,
 ) -> impl IntoResponse {
-    let salesforce = login.map(|Extension(status)| status.get());
+    let salesforce = login.map(|Extension(status)| status.get().name());
     match store.ping().await {
         Ok(()) => (
             StatusCode::OK,

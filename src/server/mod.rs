@@ -1,6 +1,8 @@
 //! `strexforce serve`: the HTTP intake and the sync workers in one process.
 
+pub mod admin;
 mod health;
+mod listener;
 pub mod problem;
 mod reload;
 
@@ -10,20 +12,26 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
+use axum::http::Request;
+use axum::response::IntoResponse;
 use axum::{Extension, Router};
 use tokio::net::TcpListener;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 use tower_http::trace::TraceLayer;
 
+use crate::forward::auth::{AuthConfig, ForwardAuth};
+use crate::forward::http::Receiver;
 use crate::forward::intake::Intake;
+use crate::forward::limits::ReceiveLimits;
 use crate::mapping::{MappingSet, MappingSettings};
 use crate::salesforce::{LoginRetry, LoginStartup, SalesforceClient, SalesforceConfig};
 use crate::store::{PoolSettings, Store};
 use crate::sync::{SyncSettings, SyncWake, spawn_workers};
 
-/// Largest forward body accepted; Strex's forwards are a few kilobytes.
-pub const DEFAULT_BODY_LIMIT: usize = 256 * 1024;
+pub use crate::forward::limits::DEFAULT_BODY_LIMIT;
+use admin::AdminConfig;
+use problem::Problem;
 
 /// How long shutdown waits for workers to record the batch they are sending.
 const WORKER_DRAIN_LIMIT: Duration = Duration::from_secs(30);
@@ -39,7 +47,10 @@ pub struct ServeConfig {
     /// Whether a failed login stops the start, or sync waits for a later login.
     pub salesforce_startup: LoginStartup,
     pub sync: SyncSettings,
-    pub body_limit: usize,
+    pub limits: ReceiveLimits,
+    pub auth: AuthConfig,
+    /// The operator endpoints; `None` keeps them off.
+    pub admin: Option<AdminConfig>,
 }
 
 /// Why the service could not start.
@@ -58,11 +69,15 @@ pub enum StartError {
     Client(#[from] crate::salesforce::ApiError),
     #[error("cannot serve HTTP: {0}")]
     Io(#[from] std::io::Error),
+    #[error("cannot set up the key server client: {0}")]
+    KeyServer(#[source] reqwest::Error),
 }
 
 /// A started service.
 pub struct RunningService {
     pub addr: SocketAddr,
+    /// Where the admin endpoints listen when they have a listener of their own.
+    pub admin_addr: Option<SocketAddr>,
     pub store: Store,
     pub salesforce: Arc<SalesforceClient>,
     shutdown: CancellationToken,
@@ -95,21 +110,29 @@ impl RunningService {
 
 /// Connects, migrates, loads the mappings, logs in to Salesforce, then serves on `listener`
 /// until `shutdown` is cancelled.
+///
+/// Every log line of a service carries its auth mode, so that one running without
+/// authentication says so all along.
 pub async fn start(
     config: ServeConfig,
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> Result<RunningService, StartError> {
+    let span = tracing::info_span!("serve", auth = config.auth.label());
+    tracing::Instrument::instrument(start_in_span(config, listener, shutdown), span).await
+}
+
+async fn start_in_span(
+    config: ServeConfig,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> Result<RunningService, StartError> {
+    if config.auth.is_insecure() {
+        tracing::warn!("forwards are NOT authenticated (--insecure-no-auth): anyone can post");
+    }
     let store = Store::connect(&config.database_url, &config.pool).await?;
     store.migrate().await?;
-    let mappings =
-        MappingSet::load_dir(&config.mappings_dir, &config.mapping_settings).map_err(|error| {
-            StartError::Mappings {
-                dir: config.mappings_dir.clone(),
-                error,
-            }
-        })?;
-    tracing::info!(mappings = ?mappings.names(), version = mappings.version(), "mappings loaded");
+    let mappings = load_mappings(&config)?;
     let salesforce = SalesforceClient::new(&config.salesforce)?;
     let logged_in = log_in_at_start(&salesforce, &config.salesforce_startup).await?;
 
@@ -126,6 +149,11 @@ pub async fn start(
         mappings: shared_mappings,
         numbering_plan: config.mapping_settings.numbering_plan.clone(),
         wake: wake.clone(),
+    };
+    let receiver = Receiver {
+        auth: ForwardAuth::new(&config.auth, &store).map_err(StartError::KeyServer)?,
+        intake,
+        limits: config.limits.clone(),
     };
     let workers = if logged_in {
         spawn_workers(
@@ -146,12 +174,22 @@ pub async fn start(
             shutdown.clone(),
         )
     };
-    let router = router(intake, config.body_limit).layer(Extension(salesforce.login_status()));
+    let login = salesforce.login_status();
+    let (router, admin_addr) = surfaces(&config, receiver, login.clone(), &shutdown).await?;
+    // Readiness names the login state.
+    let router = router.layer(Extension(login));
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "accepting forwards");
-    let task = tokio::spawn(serve(listener, router, workers, shutdown.clone()));
+    let task = tokio::spawn(tracing::Instrument::in_current_span(serve(
+        listener,
+        router,
+        config.limits.header_timeout,
+        workers,
+        shutdown.clone(),
+    )));
     Ok(RunningService {
         addr,
+        admin_addr,
         store,
         salesforce,
         shutdown,
@@ -199,24 +237,80 @@ fn sync_after_login(
     set
 }
 
-/// The whole HTTP surface.
-pub fn router(intake: Intake, body_limit: usize) -> Router {
-    let store = intake.store.clone();
-    crate::forward::http::routes(intake)
-        .merge(health::routes(store))
-        .layer(DefaultBodyLimit::max(body_limit))
-        .layer(TraceLayer::new_for_http())
+fn load_mappings(config: &ServeConfig) -> Result<MappingSet, StartError> {
+    let mappings =
+        MappingSet::load_dir(&config.mappings_dir, &config.mapping_settings).map_err(|error| {
+            StartError::Mappings {
+                dir: config.mappings_dir.clone(),
+                error,
+            }
+        })?;
+    tracing::info!(mappings = ?mappings.names(), version = mappings.version(), "mappings loaded");
+    Ok(mappings)
+}
+
+/// The forward router, with the admin routes merged in or served on their own listener.
+async fn surfaces(
+    config: &ServeConfig,
+    receiver: Receiver,
+    login: crate::salesforce::LoginStatus,
+    shutdown: &CancellationToken,
+) -> Result<(Router, Option<SocketAddr>), StartError> {
+    let Some(admin_config) = &config.admin else {
+        return Ok((router(receiver), None));
+    };
+    let admin = admin::routes(
+        admin_config,
+        receiver.intake.store.clone(),
+        receiver.intake.mappings.clone(),
+        receiver.auth.clone(),
+        login,
+    );
+    let Some(admin_listen) = admin_config.listen else {
+        tracing::info!("admin endpoints on the forward listener");
+        return Ok((router(receiver).merge(admin), None));
+    };
+    let admin_listener = TcpListener::bind(admin_listen).await?;
+    let admin_addr = admin_listener.local_addr()?;
+    tracing::info!(%admin_addr, "admin endpoints on their own listener");
+    let admin = with_common_layers(admin);
+    let stop = shutdown.clone();
+    let header_timeout = config.limits.header_timeout;
+    tokio::spawn(tracing::Instrument::in_current_span(async move {
+        if let Err(error) = listener::serve_http(admin_listener, admin, stop, header_timeout).await
+        {
+            tracing::error!(%error, "admin listener stopped");
+        }
+    }));
+    Ok((router(receiver), Some(admin_addr)))
+}
+
+/// The whole public HTTP surface: the forward endpoints and health.
+pub fn router(receiver: Receiver) -> Router {
+    let store = receiver.intake.store.clone();
+    with_common_layers(crate::forward::http::routes(receiver).merge(health::routes(store)))
+}
+
+/// Error answers in the one shape for unknown paths and methods, and request spans that name
+/// the path only: a query may hold the forward token.
+fn with_common_layers(router: Router) -> Router {
+    router
+        .fallback(|| async { Problem::not_found().into_response() })
+        .method_not_allowed_fallback(|| async { Problem::method_not_allowed().into_response() })
+        .layer(DefaultBodyLimit::max(DEFAULT_BODY_LIMIT))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+            tracing::debug_span!("http", method = %request.method(), path = request.uri().path())
+        }))
 }
 
 async fn serve(
     listener: TcpListener,
     router: Router,
+    header_timeout: Duration,
     mut workers: JoinSet<()>,
     shutdown: CancellationToken,
 ) -> Result<(), std::io::Error> {
-    let served = axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-        .await;
+    let served = listener::serve_http(listener, router, shutdown.clone(), header_timeout).await;
     shutdown.cancel();
     let drained = tokio::time::timeout(WORKER_DRAIN_LIMIT, async {
         while workers.join_next().await.is_some() {}

@@ -16,13 +16,48 @@ pub struct Problem {
 }
 
 impl Problem {
-    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Problem {
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Problem {
         Problem {
-            status: StatusCode::BAD_REQUEST,
+            status,
             code,
             detail: detail.into(),
             retry_after: None,
         }
+    }
+
+    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::BAD_REQUEST, code, detail)
+    }
+
+    /// The request did not prove it comes from Strex (or, on the admin listener, from an
+    /// operator). Strex retries a 401 like any other non-200.
+    pub fn unauthorized(code: &'static str, detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::UNAUTHORIZED, code, detail)
+    }
+
+    /// Too many requests are already being handled; the sender should come back shortly
+    /// instead of waiting in an unbounded queue.
+    pub fn overloaded() -> Problem {
+        Problem {
+            retry_after: Some(1),
+            ..Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "overloaded",
+                "too many requests in flight; send it again shortly",
+            )
+        }
+    }
+
+    pub fn not_found() -> Problem {
+        Problem::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+    }
+
+    pub fn method_not_allowed() -> Problem {
+        Problem::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "this endpoint does not take that method",
+        )
     }
 
     /// Postgres could not take the forward; Strex retries anything that is not a 200.

@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use strexforce::forward::NumberingPlan;
+use strexforce::forward::auth::{AuthConfig, ForwardAuth};
 use strexforce::forward::intake::Intake;
+use strexforce::forward::limits::ReceiveLimits;
 use strexforce::mapping::{MappingSet, MappingSettings};
 use strexforce::store::{PoolSettings, Store};
 use strexforce::sync::SyncWake;
@@ -275,8 +277,13 @@ async fn postgres_out_of_reach_is_answered_503_so_strex_retries() {
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
+    let receiver = strexforce::forward::http::Receiver {
+        auth: ForwardAuth::new(&AuthConfig::default(), &intake.store).unwrap(),
+        intake,
+        limits: ReceiveLimits::default(),
+    };
     tokio::spawn(async move {
-        axum::serve(listener, strexforce::server::router(intake, 1 << 20))
+        axum::serve(listener, strexforce::server::router(receiver))
             .await
             .unwrap();
     });

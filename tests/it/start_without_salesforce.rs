@@ -1,7 +1,9 @@
 //! `serve` when Salesforce refuses the login at start: it stops, or with
 //! `--start-without-salesforce` it stores forwards, pauses sync and keeps trying.
 
+use secrecy::SecretString;
 use std::time::Duration;
+use strexforce::server::admin::AdminConfig;
 
 use serde_json::Value;
 use sf_emulator::LoginRefusal;
@@ -23,9 +25,16 @@ fn config(db: &TestDb, emulator_url: &str, start_without: bool) -> ServeConfig {
                 max_delay: Duration::from_millis(100),
             },
         },
+        admin: Some(AdminConfig {
+            token: SecretString::from(ADMIN_TOKEN),
+            listen: None,
+        }),
         ..serve_config(&db.url, shipped_mappings(), emulator_url)
     }
 }
+
+/// The admin status shows the login error that /readyz only names.
+const ADMIN_TOKEN: &str = "test-admin-token-with-at-least-32-characters";
 
 #[tokio::test]
 async fn serve_stops_at_start_when_it_cannot_log_in() {
@@ -71,9 +80,11 @@ async fn without_salesforce_forwards_are_kept_and_synced_once_the_login_works() 
 
     assert_eq!(stored.status(), 200);
     assert_eq!(ready["status"], "ready");
-    assert_eq!(ready["salesforce"]["state"], "failing", "{ready}");
+    assert_eq!(ready["salesforce"], "failing", "{ready}");
+    let status = admin_status(&http, &service).await;
+    assert_eq!(status["salesforce"]["state"], "failing", "{status}");
     assert!(
-        ready["salesforce"]["error"]
+        status["salesforce"]["error"]
             .as_str()
             .unwrap()
             .contains("trusted IP ranges")
@@ -90,8 +101,17 @@ async fn without_salesforce_forwards_are_kept_and_synced_once_the_login_works() 
     )
     .await;
     let ready = readiness(&http, &service).await;
-    assert_eq!(ready["salesforce"]["state"], "logged_in", "{ready}");
+    assert_eq!(ready["salesforce"], "logged_in", "{ready}");
     service.stop().await.unwrap();
+}
+
+async fn admin_status(http: &reqwest::Client, service: &RunningService) -> Value {
+    let response = http
+        .get(format!("{}/admin/status", service.url()))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await;
+    response.unwrap().json().await.unwrap()
 }
 
 async fn readiness(http: &reqwest::Client, service: &RunningService) -> Value {

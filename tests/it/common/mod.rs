@@ -8,9 +8,12 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use sf_emulator::{EmulatorConfig, RunningEmulator};
+use strexforce::forward::auth::{AuthConfig, EcdsaConfig};
+use strexforce::forward::limits::ReceiveLimits;
 use strexforce::mapping::MappingSettings;
 use strexforce::salesforce::{LoginFlow, LoginStartup, SalesforceConfig};
-use strexforce::server::{DEFAULT_BODY_LIMIT, RunningService, ServeConfig};
+use strexforce::server::{RunningService, ServeConfig};
+use strexforce::signature::{KeyRing, PublicUrl, RequestSigner, SIGNATURE_HEADER};
 use strexforce::store::{LogFilter, PoolSettings, Store, SyncLogEntry};
 use strexforce::sync::SyncSettings;
 use tokio::net::TcpListener;
@@ -36,12 +39,21 @@ pub fn fixture_kind(name: &str) -> &'static str {
     if name.starts_with("mo-") { "mo" } else { "dlr" }
 }
 
+/// The URL the test service pretends to be registered under in StrexConnect, as if it ran
+/// behind a TLS-terminating proxy.
+pub const PUBLIC_URL: &str = "https://connector.strexforce.test";
+
+/// The forward token of tests that use token mode.
+pub const FORWARD_TOKEN: &str = "test-forward-token-0123456789abcdef";
+
 /// A running strexforce with its own database and its own emulated org.
 pub struct TestApp {
     pub db: TestDb,
     pub emulator: RunningEmulator,
     pub service: RunningService,
     pub http: reqwest::Client,
+    /// Plays Strex: its public key is the one the service trusts.
+    pub signer: RequestSigner,
 }
 
 impl TestApp {
@@ -50,13 +62,24 @@ impl TestApp {
     }
 
     pub async fn spawn_with(mappings_dir: PathBuf) -> TestApp {
+        TestApp::spawn_configured(mappings_dir, |_| {}).await
+    }
+
+    /// A service whose configuration the test adjusts first.
+    pub async fn spawn_configured(
+        mappings_dir: PathBuf,
+        adjust: impl FnOnce(&mut ServeConfig),
+    ) -> TestApp {
         strexforce::salesforce::install_crypto_provider();
         let db = TestDb::new().await;
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let emulator = sf_emulator::start(EmulatorConfig::default(), listener)
             .await
             .unwrap();
-        let config = serve_config(&db.url, mappings_dir, &emulator.url());
+        let signer = RequestSigner::generate("strex-test-key");
+        let mut config = serve_config(&db.url, mappings_dir, &emulator.url());
+        config.auth = signed_auth(&signer);
+        adjust(&mut config);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let service = strexforce::server::start(config, listener, CancellationToken::new())
             .await
@@ -66,6 +89,7 @@ impl TestApp {
             emulator,
             service,
             http: reqwest::Client::new(),
+            signer,
         }
     }
 
@@ -73,15 +97,48 @@ impl TestApp {
         &self.db.store
     }
 
-    /// Posts a body to `/forward/{kind}` as Strex does.
-    pub async fn post(&self, kind: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
+    /// The signature header Strex would send for this path and body.
+    pub fn sign(&self, path_and_query: &str, body: &[u8]) -> String {
+        self.signer
+            .header_now("POST", &format!("{PUBLIC_URL}{path_and_query}"), body)
+    }
+
+    /// Posts a body to `/forward/{kind}` as Strex does: JSON, signed.
+    pub async fn post(&self, kind: &str, body: impl Into<Vec<u8>>) -> reqwest::Response {
+        let body = body.into();
+        let path = format!("/forward/{kind}");
         self.http
-            .post(format!("{}/forward/{kind}", self.service.url()))
+            .post(format!("{}{path}", self.service.url()))
+            .header("content-type", "application/json")
+            .header(SIGNATURE_HEADER, self.sign(&path, &body))
+            .body(body)
+            .send()
+            .await
+            .expect("request reaches strexforce")
+    }
+
+    /// Posts JSON to a path without any signature.
+    pub async fn post_unsigned(
+        &self,
+        path: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> reqwest::Response {
+        self.http
+            .post(format!("{}{path}", self.service.url()))
             .header("content-type", "application/json")
             .body(body)
             .send()
             .await
             .expect("request reaches strexforce")
+    }
+
+    /// Counts the rows of a table.
+    pub async fn count(&self, table: &str) -> i64 {
+        let sql = format!("SELECT count(*) FROM {table}");
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .fetch_one(self.store().pool())
+            .await
+            .unwrap()
     }
 
     pub async fn post_fixture(&self, name: &str) -> reqwest::Response {
@@ -147,7 +204,23 @@ pub fn serve_config(database_url: &str, mappings_dir: PathBuf, emulator_url: &st
             poll_interval: Duration::from_millis(50),
             ..SyncSettings::default()
         },
-        body_limit: DEFAULT_BODY_LIMIT,
+        limits: ReceiveLimits::default(),
+        auth: AuthConfig::default(),
+        admin: None,
+    }
+}
+
+/// ECDSA mode trusting only `signer`'s key, under [`PUBLIC_URL`].
+pub fn signed_auth(signer: &RequestSigner) -> AuthConfig {
+    let mut keys = KeyRing::default();
+    keys.insert(signer.key_name(), signer.public_key());
+    AuthConfig {
+        ecdsa: Some(EcdsaConfig {
+            public_url: PublicUrl::parse(PUBLIC_URL).unwrap(),
+            keys,
+            key_server: None,
+        }),
+        token: None,
     }
 }
 

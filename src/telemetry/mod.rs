@@ -1,6 +1,8 @@
 //! Log output through tracing: human-readable by default, JSON lines with
 //! `STREXFORCE_LOG_FORMAT=json`; levels from `RUST_LOG` (default `info`).
 
+pub mod redact;
+
 use tracing_subscriber::EnvFilter;
 
 /// Levels used when `RUST_LOG` is not set.
@@ -12,7 +14,9 @@ pub fn init(default_filter: &str) {
     let json = std::env::var("STREXFORCE_LOG_FORMAT").is_ok_and(|format| format == "json");
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // Colour codes only for a terminal: in files and collectors they garble field values.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     // A second initialisation (tests, the demo inside a process that logs) is harmless.
     let _ = if json {
         builder.json().try_init()
