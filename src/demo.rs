@@ -17,6 +17,7 @@ use crate::mapping::MappingSettings;
 use crate::report;
 use crate::salesforce::SalesforceConfig;
 use crate::server::{DEFAULT_BODY_LIMIT, RunningService, ServeConfig};
+use crate::store::retention::RetentionPolicy;
 use crate::store::temp_server::{Durability, TempServer};
 use crate::store::{LogFilter, PoolSettings, Store};
 use crate::sync::SyncSettings;
@@ -146,6 +147,8 @@ async fn start_service(
             request_timeout: Duration::from_secs(30),
         },
         sync: SyncSettings::default(),
+        retention: RetentionPolicy::default(),
+        retention_interval: None,
         body_limit: DEFAULT_BODY_LIMIT,
     };
     let listener = TcpListener::bind("127.0.0.1:0").await?;

@@ -88,6 +88,7 @@ pub struct SalesforceClient {
     http: reqwest::Client,
     auth: Authenticator,
     api_version: String,
+    request_timeout: std::time::Duration,
     usage: Mutex<Option<ApiUsage>>,
 }
 
@@ -120,6 +121,7 @@ impl SalesforceClient {
             http,
             auth,
             api_version: config.api_version.clone(),
+            request_timeout: config.request_timeout,
             usage: Mutex::new(None),
         }))
     }
@@ -127,6 +129,11 @@ impl SalesforceClient {
     /// Logs in now, so that a wrong setting is reported at startup.
     pub async fn log_in(&self) -> Result<(), AuthError> {
         self.auth.session().await.map(|_| ())
+    }
+
+    /// The longest one request may take, connection included.
+    pub fn request_timeout(&self) -> std::time::Duration {
+        self.request_timeout
     }
 
     /// The latest API usage Salesforce reported.

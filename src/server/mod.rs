@@ -3,6 +3,7 @@
 mod health;
 pub mod problem;
 
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
@@ -18,14 +19,18 @@ use tower_http::trace::TraceLayer;
 use crate::forward::intake::Intake;
 use crate::mapping::{MappingSet, MappingSettings};
 use crate::salesforce::{SalesforceClient, SalesforceConfig};
+use crate::store::retention::{self, RetentionPolicy};
 use crate::store::{PoolSettings, Store};
-use crate::sync::{SyncSettings, SyncWake, spawn_workers};
+use crate::sync::{ApiBudget, SyncContext, SyncSettings, SyncWake, spawn_workers};
 
 /// Largest forward body accepted; Strex's forwards are a few kilobytes.
 pub const DEFAULT_BODY_LIMIT: usize = 256 * 1024;
 
-/// How long shutdown waits for workers to record the batch they are sending.
+/// How long shutdown waits for workers to record the batch they are sending. A worker still
+/// sending after that is stopped; its rows come back when their lease runs out.
 const WORKER_DRAIN_LIMIT: Duration = Duration::from_secs(30);
+/// How long shutdown waits for forwards that are being received to be answered.
+const HTTP_DRAIN_LIMIT: Duration = Duration::from_secs(10);
 
 /// Everything `serve` needs, already validated.
 #[derive(Debug, Clone)]
@@ -36,6 +41,9 @@ pub struct ServeConfig {
     pub mapping_settings: MappingSettings,
     pub salesforce: SalesforceConfig,
     pub sync: SyncSettings,
+    pub retention: RetentionPolicy,
+    /// How often retention runs inside `serve`; `None` leaves it to `strexforce prune`.
+    pub retention_interval: Option<Duration>,
     pub body_limit: usize,
 }
 
@@ -55,6 +63,8 @@ pub enum StartError {
     Client(#[from] crate::salesforce::ApiError),
     #[error("cannot serve HTTP: {0}")]
     Io(#[from] std::io::Error),
+    #[error("invalid settings: {0}")]
+    Settings(String),
 }
 
 /// A started service.
@@ -97,6 +107,7 @@ pub async fn start(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> Result<RunningService, StartError> {
+    check_lease(&config)?;
     let store = Store::connect(&config.database_url, &config.pool).await?;
     store.migrate().await?;
     let mappings =
@@ -118,13 +129,22 @@ pub async fn start(
         numbering_plan: config.mapping_settings.numbering_plan.clone(),
         wake: wake.clone(),
     };
-    let workers = spawn_workers(
-        store.clone(),
-        salesforce.clone(),
-        config.sync.clone(),
+    let context = SyncContext {
+        store: store.clone(),
+        salesforce: salesforce.clone(),
+        settings: config.sync.clone(),
         wake,
-        shutdown.clone(),
-    );
+        budget: Arc::new(ApiBudget::new(config.sync.limits.clone(), store.clone())),
+    };
+    let workers = spawn_workers(context, shutdown.clone());
+    if let Some(interval) = config.retention_interval {
+        tokio::spawn(retention::run_periodically(
+            store.clone(),
+            config.retention,
+            interval,
+            shutdown.clone(),
+        ));
+    }
     let router = router(intake, config.body_limit);
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "accepting forwards");
@@ -136,6 +156,21 @@ pub async fn start(
         shutdown,
         task,
     })
+}
+
+/// A claim must outlive the request sent under it, or another process could send the same
+/// row while the first request is still on its way.
+fn check_lease(config: &ServeConfig) -> Result<(), StartError> {
+    let request = config.salesforce.request_timeout;
+    if config.sync.lease < request * 2 {
+        return Err(StartError::Settings(format!(
+            "the sync lease ({} s) must be at least twice the Salesforce request timeout \
+             ({} s); raise STREXFORCE_SYNC_LEASE_SECS or lower SF_REQUEST_TIMEOUT_SECS",
+            config.sync.lease.as_secs(),
+            request.as_secs()
+        )));
+    }
+    Ok(())
 }
 
 /// The whole HTTP surface.
@@ -155,7 +190,18 @@ async fn serve(
 ) -> Result<(), std::io::Error> {
     let served = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-        .await;
+        .into_future();
+    let drain_limit = async {
+        shutdown.cancelled().await;
+        tokio::time::sleep(HTTP_DRAIN_LIMIT).await;
+    };
+    let served = tokio::select! {
+        served = served => served,
+        _ = drain_limit => {
+            tracing::warn!("forwards still being received at shutdown were cut off");
+            Ok(())
+        }
+    };
     shutdown.cancel();
     let drained = tokio::time::timeout(WORKER_DRAIN_LIMIT, async {
         while workers.join_next().await.is_some() {}

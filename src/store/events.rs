@@ -42,12 +42,26 @@ pub struct NewEvent<'a> {
     pub status: EventStatus,
     pub error: Option<&'a str>,
     pub mapping_version: Option<&'a str>,
+    /// For a delivery report: the transaction it reports on, and how far it had come.
+    pub delivery: Option<DeliveryRank<'a>>,
+}
+
+/// The ranking of a delivery report, compared with the reports stored before it.
+#[derive(Debug, Clone, Copy)]
+pub struct DeliveryRank<'a> {
+    pub key: &'a str,
+    pub rank: Option<i16>,
 }
 
 /// Whether a store call added a new event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoredEvent {
     New {
+        event_id: i64,
+    },
+    /// Stored as `superseded`: a report of a later state of the same transaction was stored
+    /// before, so no upserts were planned.
+    Superseded {
         event_id: i64,
     },
     /// A forward with the same dedupe key was stored before; nothing was added.
@@ -59,35 +73,102 @@ impl Store {
     ///
     /// This is the commit behind every 200 answered to Strex: when it returns, the forward and
     /// its sync_log rows are durable.
+    ///
+    /// Events of one subject are serialised by a transaction-scoped advisory lock taken before
+    /// any id is drawn, so their ids (and their rows' ids) follow commit order; the claim
+    /// query relies on that to send a subject's rows in order. A delivery report also locks
+    /// its transaction, so that two reports of it arriving together are ranked one after the
+    /// other.
     pub async fn store_event(
         &self,
         event: &NewEvent<'_>,
         upserts: &[PlannedUpsert],
     ) -> Result<StoredEvent, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let inserted = insert_event(&mut tx, event).await?;
-        let Some(event_id) = inserted else {
+        lock_order_keys(&mut tx, event).await?;
+        let superseded = match event.delivery {
+            Some(delivery) => is_superseded(&mut tx, delivery).await?,
+            None => false,
+        };
+        let outcome = if superseded {
+            (EventStatus::Superseded, Some(SUPERSEDED_NOTE))
+        } else {
+            (event.status, event.error)
+        };
+        let Some(event_id) = insert_event(&mut tx, event, outcome).await? else {
             return Ok(StoredEvent::Duplicate);
         };
-        if !upserts.is_empty() {
+        if !superseded && !upserts.is_empty() {
             let version = event.mapping_version.unwrap_or_default();
             insert_sync_rows(&mut tx, event_id, event.subject, version, upserts).await?;
         }
         tx.commit().await?;
-        Ok(StoredEvent::New { event_id })
+        Ok(if superseded {
+            StoredEvent::Superseded { event_id }
+        } else {
+            StoredEvent::New { event_id }
+        })
     }
+}
+
+const SUPERSEDED_NOTE: &str =
+    "a report of a later state of this transaction was stored before; nothing was planned";
+
+/// Advisory lock namespaces, so that a subject and a transaction id never share a lock.
+const SUBJECT_LOCK: i32 = 1;
+const DELIVERY_LOCK: i32 = 2;
+
+/// Always the subject first, then the transaction: one order for every caller, no deadlock.
+async fn lock_order_keys(
+    tx: &mut sqlx::PgConnection,
+    event: &NewEvent<'_>,
+) -> Result<(), StoreError> {
+    let keys = [
+        event.subject.map(|subject| (SUBJECT_LOCK, subject)),
+        event.delivery.map(|delivery| (DELIVERY_LOCK, delivery.key)),
+    ];
+    for (space, key) in keys.into_iter().flatten() {
+        sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+            .bind(space)
+            .bind(key)
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Whether a report of a later state of the same transaction was stored before. Rejected
+/// bodies never count; an unranked report neither supersedes nor is superseded.
+async fn is_superseded(
+    tx: &mut sqlx::PgConnection,
+    delivery: DeliveryRank<'_>,
+) -> Result<bool, StoreError> {
+    let Some(rank) = delivery.rank else {
+        return Ok(false);
+    };
+    let newer: bool = sqlx::query_scalar(
+        "SELECT EXISTS (
+             SELECT 1 FROM inbound_event
+             WHERE delivery_key = $1 AND delivery_rank > $2 AND status <> 'rejected')",
+    )
+    .bind(delivery.key)
+    .bind(rank)
+    .fetch_one(&mut *tx)
+    .await?;
+    Ok(newer)
 }
 
 async fn insert_event(
     tx: &mut sqlx::PgConnection,
     event: &NewEvent<'_>,
+    (status, error): (EventStatus, Option<&str>),
 ) -> Result<Option<i64>, StoreError> {
     let body = event.body.map(|value| Json(jsonb_safe(value)));
     let id = sqlx::query_scalar(
         "INSERT INTO inbound_event
              (kind, dedupe_key, transaction_id, subject, body_raw, body, status, error,
-              mapping_version)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+              mapping_version, delivery_key, delivery_rank)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
          ON CONFLICT ON CONSTRAINT inbound_event_dedupe_key_key DO NOTHING
          RETURNING id",
     )
@@ -97,9 +178,11 @@ async fn insert_event(
     .bind(event.subject)
     .bind(event.body_raw)
     .bind(body)
-    .bind(event.status.as_str())
-    .bind(event.error)
+    .bind(status.as_str())
+    .bind(error)
     .bind(event.mapping_version)
+    .bind(event.delivery.map(|delivery| delivery.key))
+    .bind(event.delivery.and_then(|delivery| delivery.rank))
     .fetch_optional(&mut *tx)
     .await?;
     Ok(id)

@@ -11,6 +11,7 @@ use sf_emulator::{EmulatorConfig, RunningEmulator};
 use strexforce::mapping::MappingSettings;
 use strexforce::salesforce::SalesforceConfig;
 use strexforce::server::{DEFAULT_BODY_LIMIT, RunningService, ServeConfig};
+use strexforce::store::retention::RetentionPolicy;
 use strexforce::store::{LogFilter, PoolSettings, Store, SyncLogEntry};
 use strexforce::sync::SyncSettings;
 use tokio::net::TcpListener;
@@ -145,6 +146,8 @@ pub fn serve_config(database_url: &str, mappings_dir: PathBuf, emulator_url: &st
             poll_interval: Duration::from_millis(50),
             ..SyncSettings::default()
         },
+        retention: RetentionPolicy::default(),
+        retention_interval: None,
         body_limit: DEFAULT_BODY_LIMIT,
     }
 }

@@ -176,11 +176,14 @@ pub(super) fn parse_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> 
     }
 }
 
-/// Runs a write while holding the store lock; nothing awaits inside.
+/// Runs a write while holding the store lock; nothing awaits inside. Every record written
+/// is counted in the stats.
 pub(super) fn write<T>(state: &Emulator, action: impl FnOnce(&mut Writer<'_>) -> T) -> T {
     let mut store = state.store();
     let mut writer = Writer::new(&state.schema, &mut store, &state.ids);
-    action(&mut writer)
+    let result = action(&mut writer);
+    state.stats.count_writes(writer.written());
+    result
 }
 
 fn saved_response(object: &SObject, saved: &Saved, version: ApiVersion) -> Response {

@@ -1,0 +1,197 @@
+//! Turning Salesforce's answers into row outcomes.
+//!
+//! Create-only fields: the first request leaves them out, so an existing record keeps its
+//! values. A record that turns out to be new gets them in a second request: when Salesforce
+//! created it (`created: true`), or when it refused to create it because a required field was
+//! missing and every missing field is a create-only one (a placeholder LastName, say). Only
+//! records that are new cost the extra call. When the second request fails transiently after
+//! the first created the record, the row remembers that it created the record, and its next
+//! attempt sends every field at once.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use serde_json::{Map, Value};
+
+use super::SyncSettings;
+use super::classify::{self, Disposition};
+use crate::salesforce::{ApiError, RecordError, RecordResult};
+use crate::store::{ClaimedRow, ErrorDetail, RowOutcome};
+
+/// What became of one record of a request.
+#[derive(Debug, Clone)]
+pub enum Answer {
+    /// Salesforce's result for the record.
+    Record(RecordResult),
+    /// The whole request failed.
+    Request(RequestFailure),
+    /// Not sent: shutdown began, or the lease was lost.
+    NotSent,
+}
+
+/// Enough of a whole-request failure to settle each row with.
+#[derive(Debug, Clone)]
+pub struct RequestFailure {
+    pub disposition: Disposition,
+    pub detail: ErrorDetail,
+}
+
+impl RequestFailure {
+    pub fn of(error: &ApiError) -> RequestFailure {
+        RequestFailure {
+            disposition: classify::api_error(error),
+            detail: ErrorDetail::new(error.code(), error.to_string()),
+        }
+    }
+}
+
+/// After the first request for a row.
+pub enum Step {
+    Done(RowOutcome),
+    /// Send again with this record, which includes the create-only fields; `created_id` is
+    /// set when the first request created the record.
+    Again {
+        record: Map<String, Value>,
+        created_id: Option<String>,
+    },
+}
+
+/// The record the first request sends: without the create-only fields, unless an earlier
+/// attempt of this row created the record and could not add them.
+pub fn first_record(row: &ClaimedRow) -> Map<String, Value> {
+    let mut record = row.record.0.clone();
+    if row.created_in_salesforce == Some(true) {
+        record.extend(row.create_only.0.clone());
+    }
+    record
+}
+
+pub fn first_round(row: &ClaimedRow, answer: Answer, settings: &SyncSettings) -> Step {
+    let create_only = &row.create_only.0;
+    let created_before = row.created_in_salesforce == Some(true);
+    match answer {
+        Answer::Record(RecordResult::Saved { id, created: true })
+            if !create_only.is_empty() && !created_before =>
+        {
+            let mut record = create_only.clone();
+            record.insert(
+                row.external_id_field.clone(),
+                Value::from(row.external_id.clone()),
+            );
+            Step::Again {
+                record,
+                created_id: Some(id),
+            }
+        }
+        Answer::Record(RecordResult::Saved { id, created }) => Step::Done(RowOutcome::Succeeded {
+            salesforce_id: id,
+            created: created || created_before,
+        }),
+        Answer::Record(RecordResult::Failed(errors))
+            if needs_create_only_fields(&errors, create_only) =>
+        {
+            let mut record = row.record.0.clone();
+            record.extend(create_only.clone());
+            Step::Again {
+                record,
+                created_id: None,
+            }
+        }
+        other => Step::Done(settle_answer(row, other, settings, None)),
+    }
+}
+
+/// The outcome after the request that carried the create-only fields.
+pub fn second_round(
+    row: &ClaimedRow,
+    answer: Answer,
+    created_id: Option<String>,
+    settings: &SyncSettings,
+) -> RowOutcome {
+    match answer {
+        // The record is new: either this request created it, or the first one did.
+        Answer::Record(RecordResult::Saved { id, .. }) => RowOutcome::Succeeded {
+            salesforce_id: id,
+            created: true,
+        },
+        other => settle_answer(row, other, settings, created_id),
+    }
+}
+
+/// The outcome of a failed answer, or of a success with nothing more to do.
+pub fn settle_answer(
+    row: &ClaimedRow,
+    answer: Answer,
+    settings: &SyncSettings,
+    created_id: Option<String>,
+) -> RowOutcome {
+    match answer {
+        Answer::Record(RecordResult::Saved { id, created }) => RowOutcome::Succeeded {
+            salesforce_id: id,
+            created,
+        },
+        Answer::Record(RecordResult::Failed(errors)) => {
+            let disposition = classify::record_errors(&errors);
+            settle(row, disposition, detail(&errors), settings, created_id)
+        }
+        Answer::Request(failure) => settle(
+            row,
+            failure.disposition,
+            failure.detail,
+            settings,
+            created_id,
+        ),
+        Answer::NotSent => RowOutcome::Released,
+    }
+}
+
+/// A create refused only for lack of fields that are held back as create-only.
+fn needs_create_only_fields(errors: &[RecordError], create_only: &Map<String, Value>) -> bool {
+    !create_only.is_empty()
+        && errors.iter().all(|error| {
+            error.status_code == "REQUIRED_FIELD_MISSING"
+                && !error.fields.is_empty()
+                && error
+                    .fields
+                    .iter()
+                    .all(|field| create_only.contains_key(field))
+        })
+}
+
+/// A failed attempt becomes a retry, unless the failure is permanent or the row is too old.
+fn settle(
+    row: &ClaimedRow,
+    disposition: Disposition,
+    detail: ErrorDetail,
+    settings: &SyncSettings,
+    created_id: Option<String>,
+) -> RowOutcome {
+    if disposition == Disposition::GiveUp {
+        return RowOutcome::Failed(detail);
+    }
+    let age = (Utc::now() - row.retry_since)
+        .to_std()
+        .unwrap_or(Duration::ZERO);
+    if age >= settings.max_age {
+        return RowOutcome::Dead(detail);
+    }
+    let delay = settings.backoff.delay(row.attempts.max(0) as u32);
+    RowOutcome::Retry {
+        at: Utc::now() + delay,
+        error: detail,
+        created_id,
+    }
+}
+
+/// One stored error for all of a record's errors: the first code, every message, every field.
+pub fn detail(errors: &[RecordError]) -> ErrorDetail {
+    let code = errors.first().map_or("UNKNOWN", |e| e.status_code.as_str());
+    let message: Vec<&str> = errors.iter().map(|e| e.message.as_str()).collect();
+    let mut fields: Vec<String> = errors.iter().flat_map(|e| e.fields.clone()).collect();
+    fields.dedup();
+    ErrorDetail {
+        code: code.to_owned(),
+        message: message.join("; "),
+        fields,
+    }
+}
