@@ -1,13 +1,18 @@
 //! The `strexforce` command line.
 
 mod args;
+mod filter;
+mod log;
+mod prune;
+mod requeue;
 mod serve;
+mod status;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-pub use args::{DatabaseArgs, MappingArgs, SalesforceArgs, ServeArgs, SyncArgs};
+pub use args::{DatabaseArgs, MappingArgs, RetentionArgs, SalesforceArgs, ServeArgs, SyncArgs};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -28,6 +33,16 @@ enum Command {
     Migrate(DatabaseArgs),
     /// Run everything locally against the Salesforce emulator with the sample forwards.
     Demo(crate::demo::DemoArgs),
+    /// List sync_log rows: what was sent to Salesforce and what came of it.
+    Log(log::LogArgs),
+    /// Send failed or dead rows to Salesforce again.
+    Retry(requeue::RetryArgs),
+    /// Set failed, dead or pending rows aside so they are never sent.
+    Ignore(requeue::IgnoreArgs),
+    /// Show the backlog and the last Salesforce API usage reading.
+    Status(status::StatusArgs),
+    /// Move or delete old finished sync_log rows now (serve does it periodically).
+    Prune(prune::PruneArgs),
 }
 
 /// Parses the command line and runs the command.
@@ -36,9 +51,11 @@ pub fn main() -> ExitCode {
     let _ = dotenvy::dotenv();
     let cli = Cli::parse();
     // The demo prints its own report; its logs would drown it unless asked for.
+    // The demo and the operator commands print their own reports; logs would drown them
+    // unless asked for.
     let default_level = match cli.command {
-        Command::Demo(_) => "warn",
-        _ => crate::telemetry::DEFAULT_FILTER,
+        Command::Serve(_) | Command::Migrate(_) => crate::telemetry::DEFAULT_FILTER,
+        _ => "warn",
     };
     crate::telemetry::init(default_level);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -65,5 +82,10 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::serve(*args).await,
         Command::Migrate(args) => serve::migrate(args).await,
         Command::Demo(args) => crate::demo::run(args).await,
+        Command::Log(args) => log::log(args).await,
+        Command::Retry(args) => requeue::retry(args).await,
+        Command::Ignore(args) => requeue::ignore(args).await,
+        Command::Status(args) => status::status(args).await,
+        Command::Prune(args) => prune::prune(args).await,
     }
 }

@@ -1,8 +1,10 @@
 //! Postgres: the durable record of every forward and of every upsert planned from it.
 
 mod api_usage;
+mod backlog;
 mod events;
 pub mod log_view;
+mod requeue;
 pub mod retention;
 pub mod sync_log;
 pub mod temp_server;
@@ -14,8 +16,10 @@ use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 pub use api_usage::ApiUsageReading;
+pub use backlog::Backlog;
 pub use events::{DeliveryRank, EventStatus, NewEvent, StoredEvent};
 pub use log_view::{EventSummary, LogFilter, SyncLogEntry};
+pub use requeue::{IgnoreReport, RetryReport};
 pub use sync_log::{BatchGroup, Claim, ClaimedRow, ErrorDetail, RowOutcome, RowStatus};
 
 /// How this process signs what it writes (`claimed_by`, `observed_by`): host name and pid.

@@ -120,7 +120,7 @@ struct FaultState {
 }
 
 /// Separates the response stream from the main one for the same seed.
-const RESPONSE_STREAM: u64 = 0x5eed_0f_4e5b_0a5e;
+const RESPONSE_STREAM: u64 = 0x5eed_0f4e_5b0a_5e00;
 
 impl Default for FaultInjector {
     fn default() -> FaultInjector {
