@@ -108,7 +108,7 @@ pub struct SyncArgs {
     #[arg(long, env = "STREXFORCE_SYNC_GATHER_WINDOW_MS", default_value_t = 5)]
     pub sync_gather_window_ms: u64,
     /// The longest a batch keeps gathering, in milliseconds.
-    #[arg(long, env = "STREXFORCE_SYNC_GATHER_LIMIT_MS", default_value_t = 500)]
+    #[arg(long, env = "STREXFORCE_SYNC_GATHER_LIMIT_MS", default_value_t = 2000)]
     pub sync_gather_limit_ms: u64,
     /// Share of the daily API allocation (0 to 1) above which sending slows down.
     #[arg(long, env = "STREXFORCE_SYNC_SLOW_DOWN_SHARE", default_value_t = 0.9)]

@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 use sqlx::types::Json;
 
 use super::{Store, StoreError};
@@ -90,18 +91,14 @@ impl Store {
             Some(delivery) => is_superseded(&mut tx, delivery).await?,
             None => false,
         };
-        let outcome = if superseded {
-            (EventStatus::Superseded, Some(SUPERSEDED_NOTE))
+        let (outcome, upserts) = if superseded {
+            ((EventStatus::Superseded, Some(SUPERSEDED_NOTE)), &[][..])
         } else {
-            (event.status, event.error)
+            ((event.status, event.error), upserts)
         };
-        let Some(event_id) = insert_event(&mut tx, event, outcome).await? else {
+        let Some(event_id) = insert_event(&mut tx, event, outcome, upserts).await? else {
             return Ok(StoredEvent::Duplicate);
         };
-        if !superseded && !upserts.is_empty() {
-            let version = event.mapping_version.unwrap_or_default();
-            insert_sync_rows(&mut tx, event_id, event.subject, version, upserts).await?;
-        }
         tx.commit().await?;
         Ok(if superseded {
             StoredEvent::Superseded { event_id }
@@ -115,30 +112,51 @@ const SUPERSEDED_NOTE: &str =
     "a report of a later state of this transaction was stored before; nothing was planned";
 
 /// Advisory lock namespaces, so that a subject and a transaction id never share a lock.
-const SUBJECT_LOCK: i32 = 1;
-const DELIVERY_LOCK: i32 = 2;
+const SUBJECT_LOCK: &str = "subject";
+const DELIVERY_LOCK: &str = "delivery";
 
 /// Always the subject first, then the transaction: one order for every caller, no deadlock.
+/// Both locks are taken by one statement, in array order.
 async fn lock_order_keys(
     tx: &mut sqlx::PgConnection,
     event: &NewEvent<'_>,
 ) -> Result<(), StoreError> {
-    let keys = [
-        event.subject.map(|subject| (SUBJECT_LOCK, subject)),
-        event.delivery.map(|delivery| (DELIVERY_LOCK, delivery.key)),
-    ];
-    for (space, key) in keys.into_iter().flatten() {
-        sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
-            .bind(space)
-            .bind(key)
-            .execute(&mut *tx)
-            .await?;
+    let keys: Vec<i64> = [
+        event.subject.map(|subject| lock_key(SUBJECT_LOCK, subject)),
+        event.delivery.map(|delivery| lock_key(DELIVERY_LOCK, delivery.key)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if keys.is_empty() {
+        return Ok(());
     }
+    sqlx::query(
+        "SELECT count(pg_advisory_xact_lock(key))
+         FROM (SELECT key FROM UNNEST($1::bigint[]) WITH ORDINALITY AS k(key, n) ORDER BY n) keys",
+    )
+    .bind(keys)
+    .execute(&mut *tx)
+    .await?;
     Ok(())
 }
 
+/// The same 64-bit lock key for the same name in every process and every version.
+fn lock_key(space: &str, name: &str) -> i64 {
+    let digest = Sha256::new()
+        .chain_update(space)
+        .chain_update([0])
+        .chain_update(name)
+        .finalize();
+    let mut key = [0u8; 8];
+    key.copy_from_slice(&digest[..8]);
+    i64::from_be_bytes(key)
+}
+
 /// Whether a report of a later state of the same transaction was stored before. Rejected
-/// bodies never count; an unranked report neither supersedes nor is superseded.
+/// bodies never count; an unranked report neither supersedes nor is superseded. Asked only
+/// once the transaction's lock is held, in a statement of its own, so that a report
+/// committed while this one waited for the lock is seen.
 async fn is_superseded(
     tx: &mut sqlx::PgConnection,
     delivery: DeliveryRank<'_>,
@@ -158,19 +176,32 @@ async fn is_superseded(
     Ok(newer)
 }
 
+/// The event and all its rows in a single statement, to keep intake at few round trips.
+/// `None` when a forward with the same dedupe key was stored before.
 async fn insert_event(
     tx: &mut sqlx::PgConnection,
     event: &NewEvent<'_>,
     (status, error): (EventStatus, Option<&str>),
+    upserts: &[PlannedUpsert],
 ) -> Result<Option<i64>, StoreError> {
     let body = event.body.map(|value| Json(jsonb_safe(value)));
+    let rows = RowColumns::of(upserts);
     let id = sqlx::query_scalar(
-        "INSERT INTO inbound_event
-             (kind, dedupe_key, transaction_id, subject, body_raw, body, status, error,
-              mapping_version, delivery_key, delivery_rank)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-         ON CONFLICT ON CONSTRAINT inbound_event_dedupe_key_key DO NOTHING
-         RETURNING id",
+        "WITH event AS (
+             INSERT INTO inbound_event
+                 (kind, dedupe_key, transaction_id, subject, body_raw, body, status, error,
+                  mapping_version, delivery_key, delivery_rank)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+             ON CONFLICT ON CONSTRAINT inbound_event_dedupe_key_key DO NOTHING
+             RETURNING id),
+         planned AS (
+             INSERT INTO sync_log
+                 (event_id, subject, mapping_version, step, mapping, rule, operation, sobject,
+                  external_id_field, external_id, depends_on_step, record, create_only)
+             SELECT event.id, $4, COALESCE($9, ''), r.* FROM event, UNNEST(
+                 $12::int[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[],
+                 $18::text[], $19::int[], $20::jsonb[], $21::jsonb[]) AS r)
+         SELECT id FROM event",
     )
     .bind(event.kind)
     .bind(event.dedupe_key)
@@ -183,57 +214,57 @@ async fn insert_event(
     .bind(event.mapping_version)
     .bind(event.delivery.map(|delivery| delivery.key))
     .bind(event.delivery.and_then(|delivery| delivery.rank))
+    .bind(rows.steps)
+    .bind(rows.mappings)
+    .bind(rows.rules)
+    .bind(rows.operations)
+    .bind(rows.sobjects)
+    .bind(rows.external_id_fields)
+    .bind(rows.external_ids)
+    .bind(rows.depends_on)
+    .bind(rows.records)
+    .bind(rows.create_only)
     .fetch_optional(&mut *tx)
     .await?;
     Ok(id)
 }
 
-/// All rows of one event in a single statement, to keep intake at one round trip per table.
-async fn insert_sync_rows(
-    tx: &mut sqlx::PgConnection,
-    event_id: i64,
-    subject: Option<&str>,
-    mapping_version: &str,
-    upserts: &[PlannedUpsert],
-) -> Result<(), StoreError> {
-    let steps: Vec<i32> = (0..upserts.len() as i32).collect();
-    let column = |f: fn(&PlannedUpsert) -> String| upserts.iter().map(f).collect::<Vec<_>>();
-    let depends_on: Vec<Option<i32>> = upserts
-        .iter()
-        .map(|u| u.depends_on.map(|step| step as i32))
-        .collect();
-    let records: Vec<Json<Value>> = upserts
-        .iter()
-        .map(|u| Json(jsonb_safe(&Value::Object(u.record.clone())).into_owned()))
-        .collect();
-    let create_only: Vec<Json<Value>> = upserts
-        .iter()
-        .map(|u| Json(jsonb_safe(&Value::Object(u.create_only.clone())).into_owned()))
-        .collect();
-    sqlx::query(
-        "INSERT INTO sync_log
-             (event_id, subject, mapping_version, step, mapping, rule, operation, sobject,
-              external_id_field, external_id, depends_on_step, record, create_only)
-         SELECT $1, $2, $3, * FROM UNNEST(
-             $4::int[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
-             $10::text[], $11::int[], $12::jsonb[], $13::jsonb[])",
-    )
-    .bind(event_id)
-    .bind(subject)
-    .bind(mapping_version)
-    .bind(steps)
-    .bind(column(|u| u.mapping.clone()))
-    .bind(column(|u| u.rule.clone()))
-    .bind(column(|u| u.operation.as_str().to_owned()))
-    .bind(column(|u| u.sobject.clone()))
-    .bind(column(|u| u.external_id_field.clone()))
-    .bind(column(|u| u.external_id.clone()))
-    .bind(depends_on)
-    .bind(records)
-    .bind(create_only)
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
+/// The planned upserts as one array per sync_log column.
+struct RowColumns {
+    steps: Vec<i32>,
+    mappings: Vec<String>,
+    rules: Vec<String>,
+    operations: Vec<String>,
+    sobjects: Vec<String>,
+    external_id_fields: Vec<String>,
+    external_ids: Vec<String>,
+    depends_on: Vec<Option<i32>>,
+    records: Vec<Json<Value>>,
+    create_only: Vec<Json<Value>>,
+}
+
+impl RowColumns {
+    fn of(upserts: &[PlannedUpsert]) -> RowColumns {
+        let column = |f: fn(&PlannedUpsert) -> String| upserts.iter().map(f).collect();
+        let json = |map: &serde_json::Map<String, Value>| {
+            Json(jsonb_safe(&Value::Object(map.clone())).into_owned())
+        };
+        RowColumns {
+            steps: (0..upserts.len() as i32).collect(),
+            mappings: column(|u| u.mapping.clone()),
+            rules: column(|u| u.rule.clone()),
+            operations: column(|u| u.operation.as_str().to_owned()),
+            sobjects: column(|u| u.sobject.clone()),
+            external_id_fields: column(|u| u.external_id_field.clone()),
+            external_ids: column(|u| u.external_id.clone()),
+            depends_on: upserts
+                .iter()
+                .map(|u| u.depends_on.map(|step| step as i32))
+                .collect(),
+            records: upserts.iter().map(|u| json(&u.record)).collect(),
+            create_only: upserts.iter().map(|u| json(&u.create_only)).collect(),
+        }
+    }
 }
 
 /// jsonb cannot store U+0000; such characters become U+FFFD in the queryable copy while the

@@ -58,7 +58,7 @@ impl Default for SyncSettings {
             backoff: Backoff::default(),
             max_age: Duration::from_secs(72 * 3600),
             gather_window: Duration::from_millis(5),
-            gather_limit: Duration::from_millis(500),
+            gather_limit: Duration::from_secs(2),
             limits: LimitSettings::default(),
         }
     }

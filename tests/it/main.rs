@@ -2,4 +2,5 @@
 
 mod common;
 mod intake;
+mod load;
 mod sync;

@@ -45,6 +45,13 @@ impl TestDb {
             .execute(sqlx::AssertSqlSafe(create))
             .await
             .expect("create a test database (the DATABASE_URL user needs CREATEDB)");
+        // A test database need not survive a crash of the server, only of strexforce, so
+        // commits do not wait for the disk (as on the temporary server).
+        let relaxed = format!("ALTER DATABASE {name} SET synchronous_commit = off");
+        admin
+            .execute(sqlx::AssertSqlSafe(relaxed))
+            .await
+            .expect("relax the test database's durability");
         let mut url = server.clone();
         url.set_path(&format!("/{name}"));
         let store = Store::connect(url.as_str(), &PoolSettings::default())

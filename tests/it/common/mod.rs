@@ -2,8 +2,11 @@
 //! loopback ports, talked to over HTTP.
 
 mod database;
+pub mod forwards;
+pub mod process;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -13,11 +16,19 @@ use strexforce::salesforce::SalesforceConfig;
 use strexforce::server::{DEFAULT_BODY_LIMIT, RunningService, ServeConfig};
 use strexforce::store::retention::RetentionPolicy;
 use strexforce::store::{LogFilter, PoolSettings, Store, SyncLogEntry};
-use strexforce::sync::SyncSettings;
+use strexforce::sync::{Backoff, LimitSettings, SyncSettings};
 use tokio::net::TcpListener;
+use tokio::sync::{Mutex, MutexGuard, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 pub use database::TestDb;
+
+/// The large fault tests take the machine's cores; they run one at a time.
+static HEAVY: Mutex<()> = Mutex::const_new(());
+
+pub async fn one_heavy_test_at_a_time() -> MutexGuard<'static, ()> {
+    HEAVY.lock().await
+}
 
 /// The shipped mappings folder.
 pub fn shipped_mappings() -> PathBuf {
@@ -45,19 +56,48 @@ pub struct TestApp {
     pub http: reqwest::Client,
 }
 
+/// How a test app is set up.
+pub struct AppOptions {
+    pub mappings_dir: PathBuf,
+    pub sync: SyncSettings,
+    pub emulator: EmulatorConfig,
+    pub request_timeout: Duration,
+}
+
+impl Default for AppOptions {
+    fn default() -> Self {
+        AppOptions {
+            mappings_dir: shipped_mappings(),
+            sync: test_sync_settings(),
+            emulator: EmulatorConfig::default(),
+            request_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
 impl TestApp {
     pub async fn spawn() -> TestApp {
         TestApp::spawn_with(shipped_mappings()).await
     }
 
     pub async fn spawn_with(mappings_dir: PathBuf) -> TestApp {
+        TestApp::spawn_with_options(AppOptions {
+            mappings_dir,
+            ..AppOptions::default()
+        })
+        .await
+    }
+
+    pub async fn spawn_with_options(options: AppOptions) -> TestApp {
         strexforce::salesforce::install_crypto_provider();
         let db = TestDb::new().await;
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let emulator = sf_emulator::start(EmulatorConfig::default(), listener)
+        let emulator = sf_emulator::start(options.emulator, listener)
             .await
             .unwrap();
-        let config = serve_config(&db.url, mappings_dir, &emulator.url());
+        let mut config = serve_config(&db.url, options.mappings_dir, &emulator.url());
+        config.sync = options.sync;
+        config.salesforce.request_timeout = options.request_timeout;
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let service = strexforce::server::start(config, listener, CancellationToken::new())
             .await
@@ -91,8 +131,12 @@ impl TestApp {
 
     /// Waits until no sync_log row is pending or in flight.
     pub async fn wait_for_sync(&self) {
+        self.wait_for_sync_within(Duration::from_secs(20)).await;
+    }
+
+    pub async fn wait_for_sync_within(&self, limit: Duration) {
         let store = self.store().clone();
-        wait_until("the sync log to settle", Duration::from_secs(20), || {
+        wait_until("the sync log to settle", limit, || {
             let store = store.clone();
             async move {
                 let open: i64 = sqlx::query_scalar(
@@ -128,6 +172,72 @@ impl TestApp {
     }
 }
 
+/// Sync settings that settle quickly: fast polls, short backoff and pauses.
+pub fn test_sync_settings() -> SyncSettings {
+    SyncSettings {
+        poll_interval: Duration::from_millis(50),
+        lease: Duration::from_secs(10),
+        backoff: Backoff {
+            base: Duration::from_millis(20),
+            cap: Duration::from_millis(200),
+        },
+        gather_limit: Duration::from_millis(100),
+        limits: LimitSettings {
+            pause: Backoff {
+                base: Duration::from_millis(100),
+                cap: Duration::from_secs(1),
+            },
+            ..LimitSettings::default()
+        },
+        ..SyncSettings::default()
+    }
+}
+
+/// Posts every body to `{base_url}/forward/{kind}`, `concurrency` at a time, as Strex does:
+/// each one again until it is answered 200. Returns the answers' bodies in input order.
+pub async fn post_all(
+    base_url: &str,
+    forwards: Vec<(&'static str, Vec<u8>)>,
+    concurrency: usize,
+) -> Vec<Value> {
+    let http = reqwest::Client::new();
+    let gate = Arc::new(Semaphore::new(concurrency));
+    let mut posts = tokio::task::JoinSet::new();
+    for (index, (kind, body)) in forwards.into_iter().enumerate() {
+        let permit = gate.clone().acquire_owned().await.unwrap();
+        let (http, url) = (http.clone(), format!("{base_url}/forward/{kind}"));
+        posts.spawn(async move {
+            let answer = post_until_accepted(&http, &url, body).await;
+            drop(permit);
+            (index, answer)
+        });
+    }
+    let mut answers: Vec<(usize, Value)> = posts.join_all().await;
+    answers.sort_by_key(|(index, _)| *index);
+    answers.into_iter().map(|(_, answer)| answer).collect()
+}
+
+/// One forward, sent again (as Strex would) until it is answered 200.
+pub async fn post_until_accepted(http: &reqwest::Client, url: &str, body: Vec<u8>) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let sent = http
+            .post(url)
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+            .await;
+        if let Ok(response) = sent
+            && response.status() == 200
+            && let Ok(answer) = response.json::<Value>().await
+        {
+            return answer;
+        }
+        assert!(Instant::now() < deadline, "{url} never accepted a forward");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// A configuration for a test service, polling fast so that tests settle quickly.
 pub fn serve_config(database_url: &str, mappings_dir: PathBuf, emulator_url: &str) -> ServeConfig {
     ServeConfig {
@@ -140,12 +250,9 @@ pub fn serve_config(database_url: &str, mappings_dir: PathBuf, emulator_url: &st
             client_id: sf_emulator::DEFAULT_CLIENT_ID.to_owned(),
             client_secret: sf_emulator::DEFAULT_CLIENT_SECRET.to_owned().into(),
             api_version: "66.0".to_owned(),
-            request_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(5),
         },
-        sync: SyncSettings {
-            poll_interval: Duration::from_millis(50),
-            ..SyncSettings::default()
-        },
+        sync: test_sync_settings(),
         retention: RetentionPolicy::default(),
         retention_interval: None,
         body_limit: DEFAULT_BODY_LIMIT,
