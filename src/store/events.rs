@@ -123,7 +123,9 @@ async fn lock_order_keys(
 ) -> Result<(), StoreError> {
     let keys: Vec<i64> = [
         event.subject.map(|subject| lock_key(SUBJECT_LOCK, subject)),
-        event.delivery.map(|delivery| lock_key(DELIVERY_LOCK, delivery.key)),
+        event
+            .delivery
+            .map(|delivery| lock_key(DELIVERY_LOCK, delivery.key)),
     ]
     .into_iter()
     .flatten()

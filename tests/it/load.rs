@@ -41,7 +41,10 @@ async fn a_burst_of_forwards_is_sent_in_close_to_the_ideal_number_of_collections
     let stats = app.emulator.stats();
     let calls = stats.calls_of(CallKind::CollectionsUpsert);
     let sizes = &stats.collections_batch_sizes;
-    let full = sizes.iter().filter(|size| **size == COLLECTIONS_LIMIT).count();
+    let full = sizes
+        .iter()
+        .filter(|size| **size == COLLECTIONS_LIMIT)
+        .count();
     println!(
         "burst of {BURST}: accepted in {accepted_in:?}, synced in {synced_in:?}; \
          {calls} Collections calls for an ideal of {ideal} ({:.3}×), {full} of them full",

@@ -23,6 +23,9 @@ pub struct Faults {
     pub request_limit_exceeded: bool,
     /// Share of records in an upsert that fail with UNABLE_TO_LOCK_ROW.
     pub lock_row_share: f64,
+    /// Records whose upsert key has one of these values fail with UNABLE_TO_LOCK_ROW every
+    /// time, as if another process held their lock.
+    pub locked_external_ids: Vec<String>,
     /// Added to the configured latency of every data call.
     pub latency_ms: u64,
     /// Share of data calls whose connection is closed without a response.
@@ -35,7 +38,7 @@ pub struct Faults {
     pub short_collections_results: bool,
     /// A Collections upsert carrying a record with this external-id value is refused as a
     /// whole with 400 JSON_PARSER_ERROR, as Salesforce refuses a request one of whose records
-    /// it cannot read. Nothing is written.
+    /// it cannot read, and so is a single-record upsert of it. Nothing is written.
     pub poison_external_id: Option<String>,
     /// Seed of the generator behind every share above.
     pub seed: u64,
@@ -68,6 +71,7 @@ impl Default for Faults {
             expire_session_every: 0,
             request_limit_exceeded: false,
             lock_row_share: 0.0,
+            locked_external_ids: Vec::new(),
             latency_ms: 0,
             drop_connection_share: 0.0,
             drop_response_share: 0.0,
@@ -177,6 +181,14 @@ impl FaultInjector {
         let mut state = self.lock();
         let draw: f64 = state.rng.random();
         draw < state.faults.lock_row_share
+    }
+
+    pub(crate) fn record_locked(&self, key: &str) -> bool {
+        self.lock()
+            .faults
+            .locked_external_ids
+            .iter()
+            .any(|locked| locked == key)
     }
 
     /// Whether the response of a call that was carried out is lost on the way back.

@@ -11,12 +11,14 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use sf_emulator::{EmulatorConfig, RunningEmulator};
-use strexforce::mapping::MappingSettings;
+use strexforce::forward::ForwardKind;
+use strexforce::forward::intake::Intake;
+use strexforce::mapping::{MappingSet, MappingSettings};
 use strexforce::salesforce::SalesforceConfig;
 use strexforce::server::{DEFAULT_BODY_LIMIT, RunningService, ServeConfig};
 use strexforce::store::retention::RetentionPolicy;
 use strexforce::store::{LogFilter, PoolSettings, Store, SyncLogEntry};
-use strexforce::sync::{Backoff, LimitSettings, SyncSettings};
+use strexforce::sync::{Backoff, LimitSettings, SyncSettings, SyncWake};
 use tokio::net::TcpListener;
 use tokio::sync::{Mutex, MutexGuard, Semaphore};
 use tokio_util::sync::CancellationToken;
@@ -89,6 +91,11 @@ impl TestApp {
     }
 
     pub async fn spawn_with_options(options: AppOptions) -> TestApp {
+        TestApp::prepare(options).await.start().await
+    }
+
+    /// A database and an emulator, with the service not started yet.
+    pub async fn prepare(options: AppOptions) -> PreparedApp {
         strexforce::salesforce::install_crypto_provider();
         let db = TestDb::new().await;
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -98,15 +105,10 @@ impl TestApp {
         let mut config = serve_config(&db.url, options.mappings_dir, &emulator.url());
         config.sync = options.sync;
         config.salesforce.request_timeout = options.request_timeout;
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let service = strexforce::server::start(config, listener, CancellationToken::new())
-            .await
-            .expect("strexforce starts");
-        TestApp {
+        PreparedApp {
             db,
             emulator,
-            service,
-            http: reqwest::Client::new(),
+            config,
         }
     }
 
@@ -236,6 +238,77 @@ pub async fn post_until_accepted(http: &reqwest::Client, url: &str, body: Vec<u8
         assert!(Instant::now() < deadline, "{url} never accepted a forward");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// A test app whose service has not started: forwards stored now wait for it as a backlog.
+pub struct PreparedApp {
+    pub db: TestDb,
+    pub emulator: RunningEmulator,
+    pub config: ServeConfig,
+}
+
+impl PreparedApp {
+    /// Stores forwards through intake, as if they had been received before a restart.
+    pub async fn store_forwards(&self, forwards: &[(&'static str, Vec<u8>)]) {
+        let mappings =
+            MappingSet::load_dir(&self.config.mappings_dir, &self.config.mapping_settings).unwrap();
+        let intake = Intake {
+            store: self.db.store.clone(),
+            mappings: Arc::new(std::sync::RwLock::new(Arc::new(mappings))),
+            numbering_plan: self.config.mapping_settings.numbering_plan.clone(),
+            wake: SyncWake::default(),
+        };
+        for (kind, body) in forwards {
+            let kind = ForwardKind::parse(kind).unwrap();
+            intake.accept(kind, body).await.unwrap();
+        }
+    }
+
+    pub async fn start(self) -> TestApp {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let service = strexforce::server::start(self.config, listener, CancellationToken::new())
+            .await
+            .expect("strexforce starts");
+        TestApp {
+            db: self.db,
+            emulator: self.emulator,
+            service,
+            http: reqwest::Client::new(),
+        }
+    }
+}
+
+/// Creates a Contact directly, as someone working in Salesforce would.
+pub async fn create_contact(emulator: &RunningEmulator, fields: Value) -> String {
+    let http = reqwest::Client::new();
+    let token: Value = http
+        .post(format!("{}/services/oauth2/token", emulator.url()))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "grant_type=client_credentials&client_id={}&client_secret={}",
+            sf_emulator::DEFAULT_CLIENT_ID,
+            sf_emulator::DEFAULT_CLIENT_SECRET
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let created: Value = http
+        .post(format!(
+            "{}/services/data/v66.0/sobjects/Contact",
+            emulator.url()
+        ))
+        .bearer_auth(token["access_token"].as_str().unwrap())
+        .json(&fields)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    created["id"].as_str().unwrap().to_owned()
 }
 
 /// A configuration for a test service, polling fast so that tests settle quickly.

@@ -12,6 +12,7 @@ use super::error::ApiError;
 use super::records::{parse_object, upsert_key_field, write};
 use crate::api_version::ApiVersion;
 use crate::collections::{self, CollectionRequest, MAX_RECORDS, RecordResult};
+use crate::field_value::display;
 use crate::schema::{Field, SObject};
 use crate::state::Emulator;
 
@@ -33,8 +34,8 @@ pub(super) async fn upsert_collection(
     state.stats.record_batch(request.records.len());
 
     let mut results = write(&state, |writer| {
-        collections::upsert_collection(writer, object, key_field, &request, || {
-            state.faults.row_locked()
+        collections::upsert_collection(writer, object, key_field, &request, |key| {
+            state.faults.row_locked() | state.faults.record_locked(&display(key))
         })
     });
     if state.faults.short_collections_results() {

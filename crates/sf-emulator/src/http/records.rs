@@ -40,8 +40,14 @@ pub(super) async fn upsert(
         value: coerce_key(key_field, &value)?,
     };
     let update_only = version.has_update_only() && flag(&query, "updateOnly");
-    if state.faults.row_locked() {
+    if state.faults.row_locked() | state.faults.record_locked(&value) {
         return Err(RecordError::RowLocked.into());
+    }
+    if state.faults.poison_external_id().as_deref() == Some(value.as_str()) {
+        return Err(ApiError::JsonParser(format!(
+            "Cannot deserialize the record whose {} is {value}",
+            key_field.name
+        )));
     }
     let result = write(&state, |writer| {
         writer.upsert(object, &key, &body, update_only)
