@@ -48,6 +48,13 @@ pub async fn retry(args: RetryArgs) -> anyhow::Result<ExitCode> {
         report.requeued.len(),
         id_list(&report.requeued)
     );
+    if !report.waiting_for_their_step.is_empty() {
+        println!(
+            "{} row(s) left failed with the step they depend on{}",
+            report.waiting_for_their_step.len(),
+            id_list(&report.waiting_for_their_step)
+        );
+    }
     for (id, newer) in &report.held_back {
         eprintln!(
             "warning: row {id} was not retried: row {newer} of the same record succeeded \

@@ -18,6 +18,9 @@ pub struct RetryReport {
     /// Rows left as they were because a newer row of the same record succeeded, with the
     /// id of that newer row.
     pub held_back: Vec<(i64, i64)>,
+    /// Rows that were never sent because a step they depend on failed, and that stay as
+    /// they are because that step was not retried: they could never be sent before it.
+    pub waiting_for_their_step: Vec<i64>,
 }
 
 /// What `ignore` did.
@@ -33,7 +36,8 @@ const RETRY_CANDIDATES: &str = concat!(
     "SELECT s.id, (SELECT max(n.id) FROM sync_log n
                    WHERE n.sobject = s.sobject AND n.external_id_field = s.external_id_field
                      AND n.external_id = s.external_id AND n.id > s.id
-                     AND n.status = 'succeeded') AS newer
+                     AND n.status = 'succeeded') AS newer,
+            s.error_code IN ('DEPENDENCY_FAILED', 'DEPENDENCY_SKIPPED') AS dependent
      FROM sync_log s
      WHERE s.status IN ('failed', 'dead') AND ",
     log_filter_conditions!(),
@@ -80,14 +84,16 @@ impl Store {
         force: bool,
     ) -> Result<RetryReport, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let candidates: Vec<(i64, Option<i64>)> = filter
+        let candidates: Vec<(i64, Option<i64>, Option<bool>)> = filter
             .bind(sqlx::query_as(RETRY_CANDIDATES))
             .bind(filter.limit)
             .fetch_all(&mut *tx)
             .await?;
         let mut report = RetryReport::default();
-        for (id, newer) in candidates {
+        let mut dependent = Vec::new();
+        for (id, newer, waits_for_a_step) in candidates {
             match newer {
+                _ if waits_for_a_step == Some(true) => dependent.push(id),
                 Some(newer) if !force => report.held_back.push((id, newer)),
                 _ => report.requeued.push(id),
             }
@@ -99,6 +105,10 @@ impl Store {
             .collect();
         report.requeued.append(&mut dependents);
         report.requeued.sort_unstable();
+        report.waiting_for_their_step = dependent
+            .into_iter()
+            .filter(|id| report.requeued.binary_search(id).is_err())
+            .collect();
         requeue(&mut tx, &report.requeued).await?;
         tx.commit().await?;
         Ok(report)

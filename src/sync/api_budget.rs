@@ -63,7 +63,8 @@ struct BudgetState {
     limit_hits: u32,
     probing: bool,
     slowed: bool,
-    next_slot: Option<Instant>,
+    /// When this process last let a batch go.
+    last_admitted: Option<Instant>,
     last_saved: Option<Instant>,
     last_logged: Option<Instant>,
 }
@@ -134,15 +135,16 @@ impl ApiBudget {
                 return Verdict::Wait(PROBE_WAIT);
             }
             state.probing = true;
+            state.last_admitted = Some(now);
             return Verdict::Go { probe: true };
         }
-        if !state.slowed {
-            return Verdict::Go { probe: false };
-        }
-        match state.next_slot {
-            Some(slot) if now < slot => Verdict::Wait(slot - now),
+        let next_slot = state
+            .last_admitted
+            .map(|at| at + self.settings.slow_down_interval);
+        match next_slot {
+            Some(slot) if state.slowed && now < slot => Verdict::Wait(slot - now),
             _ => {
-                state.next_slot = Some(now + self.settings.slow_down_interval);
+                state.last_admitted = Some(now);
                 Verdict::Go { probe: false }
             }
         }

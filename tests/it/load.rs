@@ -1,13 +1,17 @@
 //! The fault suite's large runs: a burst of forwards, and many subscribers' interleaved
 //! events under random transient failures.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use sf_emulator::CallKind;
+use serde_json::{Map, Value};
+use sf_emulator::{CallKind, Faults};
+use sqlx::types::Json;
+use strexforce::store::Store;
 use strexforce::salesforce::COLLECTIONS_LIMIT;
 use strexforce::sync::SyncSettings;
 
-use crate::common::forwards::{mo, msisdn};
+use crate::common::forwards::{Report, mo, msisdn};
 use crate::common::{AppOptions, TestApp, one_heavy_test_at_a_time, post_all, test_sync_settings};
 
 /// Forwards in the burst.
@@ -59,4 +63,126 @@ async fn a_burst_of_forwards_is_sent_in_close_to_the_ideal_number_of_collections
     assert!(statuses.iter().all(|row| row.status == "succeeded"));
     assert_eq!(app.emulator.records("Contact").len(), BURST);
     assert_eq!(app.emulator.records("Strex_Event__c").len(), BURST);
+}
+
+/// Subscribers in the interleaved run, and events from each.
+const SUBSCRIBERS: usize = 1_000;
+const EVENTS_EACH: usize = 5;
+
+/// The `round`-th report of subscriber `n`: a mix of actions, each with its own keyword,
+/// price and time, so that applying them out of order would leave another state.
+fn nth_report(n: usize, round: usize) -> Report {
+    let actions = ["Subscribe", "Recurring", "Unsubscribe"];
+    let mut report = Report::new(
+        &format!("r{round}-s{n}"),
+        &msisdn(n),
+        actions[(n * 7 + round * 3 + n / 3) % actions.len()],
+    );
+    report.keyword = format!("K{round}-{}", n % 7);
+    report.price = (report.action == "Recurring").then(|| (n % 50 + round) as f64);
+    report.received_after = 60 * round as u32;
+    report
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interleaved_events_of_many_subscribers_end_as_if_applied_in_order_despite_failures() {
+    let _heavy = one_heavy_test_at_a_time().await;
+    let app = TestApp::spawn().await;
+    app.emulator
+        .faults()
+        .set(Faults {
+            server_error_share: 0.03,
+            lock_row_share: 0.03,
+            drop_connection_share: 0.01,
+            drop_response_share: 0.01,
+            expire_session_every: 101,
+            seed: 5,
+            ..Faults::default()
+        })
+        .unwrap();
+
+    let started = Instant::now();
+    for round in 0..EVENTS_EACH {
+        // Every subscriber's next event, in a shuffled order, before anyone's event after.
+        let forwards = (0..SUBSCRIBERS)
+            .map(|k| (k * 7_919) % SUBSCRIBERS)
+            .map(|n| nth_report(n, round).forward())
+            .collect();
+        post_all(&app.service.url(), forwards, 16).await;
+    }
+    app.wait_for_sync_within(Duration::from_secs(240)).await;
+    let elapsed = started.elapsed();
+
+    let rows = app.sync_log().await;
+    assert_eq!(rows.len(), 2 * SUBSCRIBERS * EVENTS_EACH);
+    assert!(rows.iter().all(|row| row.status == "succeeded"));
+    let retried = rows.iter().filter(|row| row.attempts > 1).count();
+    let expected = in_order(app.store()).await;
+    let mut compared = 0;
+    for ((object, key), fields) in &expected {
+        let records = app.emulator.find(object, external_id_field(object), key);
+        assert_eq!(records.len(), 1, "{object} {key}");
+        compared += assert_same_fields(&records[0], fields, &format!("{object} {key}"));
+    }
+    println!(
+        "{SUBSCRIBERS} subscribers × {EVENTS_EACH} events in {elapsed:?}: {} rows, {retried} \
+         retried at least once, {} records and {compared} fields as if applied in order",
+        rows.len(),
+        expected.len()
+    );
+}
+
+fn external_id_field(object: &str) -> &'static str {
+    match object {
+        "Contact" => "Strex_MSISDN__c",
+        _ => "Strex_Transaction_Id__c",
+    }
+}
+
+/// Each record as it should end: its rows' fields applied in row order (the create-only
+/// fields on the first), nulls clearing, lookups by external id left out.
+async fn in_order(store: &Store) -> BTreeMap<(String, String), Map<String, Value>> {
+    let rows: Vec<(String, String, Json<Map<String, Value>>, Json<Map<String, Value>>)> =
+        sqlx::query_as(
+            "SELECT sobject, external_id, record, create_only FROM sync_log ORDER BY id",
+        )
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+    let mut records: BTreeMap<(String, String), Map<String, Value>> = BTreeMap::new();
+    for (object, key, record, create_only) in rows {
+        let fields = records.entry((object, key)).or_insert_with(|| create_only.0);
+        for (name, value) in record.0 {
+            if !name.ends_with("__r") {
+                fields.insert(name, value);
+            }
+        }
+    }
+    records
+}
+
+/// Compares every expected field with the record; returns how many were compared.
+fn assert_same_fields(record: &Value, expected: &Map<String, Value>, what: &str) -> usize {
+    for (name, value) in expected {
+        let actual = &record[name];
+        assert!(same_value(actual, value), "{what}: {name} is {actual}, expected {value}");
+    }
+    expected.len()
+}
+
+/// The emulator answers dateTimes as `…000+0000` and currency as numbers.
+fn same_value(actual: &Value, expected: &Value) -> bool {
+    let instant = |value: &Value| {
+        let text = value.as_str()?;
+        chrono::DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f%z")
+            .or_else(|_| chrono::DateTime::parse_from_rfc3339(text))
+            .ok()
+    };
+    match (actual, expected) {
+        (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
+        (Value::String(_), Value::String(_)) if instant(expected).is_some() => {
+            instant(actual) == instant(expected)
+        }
+        _ => actual == expected,
+    }
 }

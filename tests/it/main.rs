@@ -2,8 +2,12 @@
 
 mod batching;
 mod common;
+mod crashes;
 mod intake;
+mod limits;
 mod load;
+mod operator;
 mod ordering;
+mod retention;
 mod retries;
 mod sync;

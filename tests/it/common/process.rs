@@ -33,7 +33,6 @@ pub struct ServeCommand {
     pub database_url: String,
     pub emulator_url: String,
     pub port: u16,
-    pub extra_env: Vec<(String, String)>,
 }
 
 impl ServeCommand {
@@ -42,13 +41,7 @@ impl ServeCommand {
             database_url: database_url.to_owned(),
             emulator_url: emulator_url.to_owned(),
             port: free_port(),
-            extra_env: Vec::new(),
         }
-    }
-
-    pub fn env(mut self, name: &str, value: &str) -> ServeCommand {
-        self.extra_env.push((name.to_owned(), value.to_owned()));
-        self
     }
 
     /// Starts the binary and waits until it answers /healthz.
@@ -66,7 +59,6 @@ impl ServeCommand {
             .env("SF_CLIENT_ID", sf_emulator::DEFAULT_CLIENT_ID)
             .env("SF_CLIENT_SECRET", sf_emulator::DEFAULT_CLIENT_SECRET)
             .envs(BASE_ENV)
-            .envs(self.extra_env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap());

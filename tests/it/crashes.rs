@@ -1,0 +1,262 @@
+//! Crashes and replicas: claims of a dead process come back after their lease, SIGTERM
+//! ends `serve` promptly without losing work, a `serve` killed again and again loses and
+//! doubles nothing, and two `serve` processes on one database never send a row twice.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use sf_emulator::{EmulatorConfig, Faults, RunningEmulator};
+use strexforce::store::{Claim, process_name};
+use tokio::net::TcpListener;
+
+use crate::common::forwards::{mo, msisdn};
+use crate::common::process::ServeCommand;
+use crate::common::{
+    AppOptions, TestApp, TestDb, one_heavy_test_at_a_time, post_all, query_json, wait_until,
+};
+
+async fn emulator() -> RunningEmulator {
+    strexforce::salesforce::install_crypto_provider();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    sf_emulator::start(EmulatorConfig::default(), listener)
+        .await
+        .unwrap()
+}
+
+/// Rows per status.
+async fn row_statuses(db: &TestDb) -> HashMap<String, i64> {
+    sqlx::query_as::<_, (String, i64)>("SELECT status, count(*) FROM sync_log GROUP BY status")
+        .fetch_all(db.store.pool())
+        .await
+        .unwrap()
+        .into_iter()
+        .collect()
+}
+
+async fn wait_for_rows_to_settle(db: &TestDb, limit: Duration) {
+    wait_until("every sync_log row to settle", limit, || async {
+        let statuses = row_statuses(db).await;
+        !statuses.contains_key("pending") && !statuses.contains_key("in_flight")
+    })
+    .await;
+}
+
+/// How often each record of `object` was written, keyed by its external id.
+fn writes_per_record(emulator: &RunningEmulator, object: &str, key: &str) -> HashMap<String, u64> {
+    let stats = emulator.stats();
+    emulator
+        .records(object)
+        .into_iter()
+        .map(|record| {
+            let id = record["Id"].as_str().unwrap();
+            (record[key].as_str().unwrap().to_owned(), stats.writes_of(id))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_row_claimed_by_a_process_that_died_is_claimed_again_after_its_lease() {
+    let prepared = TestApp::prepare(AppOptions::default()).await;
+    prepared
+        .store_forwards(&[mo("orphaned", &msisdn(1), "HI")])
+        .await;
+    let lease = Duration::from_secs(2);
+    let claim = Claim {
+        limit: 10,
+        lease,
+        token: uuid::Uuid::new_v4(),
+        group: None,
+        claimed_by: "a-process-that-died:1",
+    };
+    let claimed = prepared.db.store.claim_batch(&claim).await.unwrap();
+    let claimed_at = Instant::now();
+
+    let app = prepared.start().await;
+    app.wait_for_sync().await;
+
+    assert_eq!(claimed.len(), 1);
+    assert!(claimed_at.elapsed() >= lease, "taken over before its lease ran out");
+    let rows = query_json(
+        app.store(),
+        "SELECT status, attempts, claimed_by FROM sync_log ORDER BY id",
+    )
+    .await;
+    assert_eq!(rows[0]["status"], "succeeded");
+    assert_eq!(rows[0]["attempts"], 1);
+    assert_eq!(rows[0]["claimed_by"], process_name());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_intake_settles_in_flight_work_and_exits_promptly() {
+    let emulator = emulator().await;
+    let db = TestDb::new().await;
+    // Slow Salesforce answers, so that requests are under way when the signal comes.
+    emulator
+        .faults()
+        .set(Faults {
+            latency_ms: 400,
+            ..Faults::default()
+        })
+        .unwrap();
+    let command = ServeCommand::new(&db.url, &emulator.url());
+    let mut serve = command.start().await;
+    let forwards = (0..40)
+        .map(|n| mo(&format!("term-{n}"), &msisdn(n), "HI"))
+        .collect();
+    post_all(&serve.url, forwards, 8).await;
+    wait_until("a batch in flight", Duration::from_secs(20), || async {
+        row_statuses(&db).await.contains_key("in_flight")
+    })
+    .await;
+
+    let signalled = Instant::now();
+    serve.terminate();
+    let status = serve.exit_within(Duration::from_secs(15)).await;
+
+    let stopped_in = signalled.elapsed();
+    let status = status.unwrap_or_else(|| panic!("still running:\n{}", serve.log_text()));
+    assert!(status.success(), "{status}:\n{}", serve.log_text());
+    assert!(stopped_in < Duration::from_secs(10), "stopped in {stopped_in:?}");
+    assert!(!row_statuses(&db).await.contains_key("in_flight"));
+    let refused = reqwest::Client::new()
+        .post(format!("{}/forward/mo", serve.url))
+        .body(mo("late", &msisdn(99), "HI").1)
+        .send()
+        .await;
+    assert!(refused.is_err(), "intake still answers after SIGTERM");
+    emulator.faults().clear();
+    let _again = command.start().await;
+    wait_for_rows_to_settle(&db, Duration::from_secs(30)).await;
+    assert_eq!(row_statuses(&db).await["succeeded"], 80);
+}
+
+/// Forwards in the run during which `serve` is killed.
+const KILL_RUN: usize = 5_000;
+/// Subscribers those forwards come from: five each, so that order matters.
+const KILL_RUN_SUBJECTS: usize = 1_000;
+/// How many times `serve` is killed while forwards arrive.
+const KILLS: usize = 4;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_serve_killed_again_and_again_ends_with_every_forward_in_salesforce_once() {
+    let _heavy = one_heavy_test_at_a_time().await;
+    let emulator = emulator().await;
+    let db = TestDb::new().await;
+    let command = ServeCommand::new(&db.url, &emulator.url());
+    let mut serve = command.start().await;
+    let forwards: Vec<_> = (0..KILL_RUN)
+        .map(|n| {
+            let subscriber = msisdn(n % KILL_RUN_SUBJECTS);
+            mo(&format!("kill-{n}"), &subscriber, &format!("text {n}"))
+        })
+        .collect();
+    let url = serve.url.clone();
+    let started = Instant::now();
+
+    let posting = tokio::spawn(async move { post_all(&url, forwards, 16).await });
+    for kill in 1..=KILLS {
+        wait_until("forwards to arrive", Duration::from_secs(120), || async {
+            accepted_events(&db).await >= kill * KILL_RUN / (KILLS + 1)
+        })
+        .await;
+        serve.kill();
+        serve = command.start().await;
+    }
+    let answers = posting.await.unwrap();
+    wait_for_rows_to_settle(&db, Duration::from_secs(180)).await;
+
+    let elapsed = started.elapsed();
+    assert_eq!(answers.len(), KILL_RUN);
+    assert_eq!(accepted_events(&db).await, KILL_RUN);
+    assert_eq!(row_statuses(&db).await["succeeded"], 2 * KILL_RUN as i64);
+    let events = writes_per_record(&emulator, "Strex_Event__c", "Strex_Transaction_Id__c");
+    let contacts = writes_per_record(&emulator, "Contact", "Strex_MSISDN__c");
+    assert_eq!(events.len(), KILL_RUN, "every accepted forward has its event, once");
+    assert_eq!(contacts.len(), KILL_RUN_SUBJECTS);
+    for n in (0..KILL_RUN).step_by(KILL_RUN_SUBJECTS) {
+        let record = emulator.find("Strex_Event__c", "Strex_Transaction_Id__c", &format!("kill-{n}"));
+        assert_eq!(record[0]["Message__c"], format!("text {n}"));
+    }
+    let sent_again = events.values().filter(|writes| **writes > 1).count();
+    println!(
+        "killed {KILLS} times: {KILL_RUN} forwards in {elapsed:?}; {sent_again} events were \
+         written more than once (sent again after a kill), none doubled"
+    );
+    drop(serve);
+}
+
+async fn accepted_events(db: &TestDb) -> usize {
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM inbound_event")
+        .fetch_one(db.store.pool())
+        .await
+        .unwrap();
+    count as usize
+}
+
+/// Forwards shared between the two processes.
+const SHARED_RUN: usize = 2_000;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_serve_processes_share_the_work_and_never_send_a_row_twice() {
+    let _heavy = one_heavy_test_at_a_time().await;
+    let emulator = emulator().await;
+    // Locked rows make the two processes retry and contend, without writing anything.
+    emulator
+        .faults()
+        .set(Faults {
+            lock_row_share: 0.05,
+            seed: 11,
+            ..Faults::default()
+        })
+        .unwrap();
+    let db = TestDb::new().await;
+    let first = ServeCommand::new(&db.url, &emulator.url()).start().await;
+    let second = ServeCommand::new(&db.url, &emulator.url()).start().await;
+    let forwards: Vec<_> = (0..SHARED_RUN)
+        .map(|n| mo(&format!("shared-{n}"), &msisdn(n), "HI"))
+        .collect();
+    let (to_first, to_second): (Vec<_>, Vec<_>) =
+        forwards.into_iter().enumerate().partition(|(n, _)| n % 2 == 0);
+    let strip = |half: Vec<(usize, (&'static str, Vec<u8>))>| {
+        half.into_iter().map(|(_, forward)| forward).collect::<Vec<_>>()
+    };
+
+    let (a, b) = tokio::join!(
+        post_all(&first.url, strip(to_first), 8),
+        post_all(&second.url, strip(to_second), 8)
+    );
+    wait_for_rows_to_settle(&db, Duration::from_secs(120)).await;
+
+    assert_eq!(a.len() + b.len(), SHARED_RUN);
+    assert_eq!(row_statuses(&db).await["succeeded"], 2 * SHARED_RUN as i64);
+    // A new Contact is written once (its first request is refused for want of LastName,
+    // the second creates it) and an event once: a row sent twice would show as two writes.
+    for object in [("Contact", "Strex_MSISDN__c"), ("Strex_Event__c", "Strex_Transaction_Id__c")] {
+        let writes = writes_per_record(&emulator, object.0, object.1);
+        assert_eq!(writes.len(), SHARED_RUN);
+        let twice: Vec<_> = writes.iter().filter(|(_, count)| **count != 1).collect();
+        assert!(twice.is_empty(), "{} written more than once: {twice:?}", object.0);
+    }
+    let shares = claims_per_process(&db).await;
+    assert_eq!(shares.len(), 2, "{shares:?}");
+    for (process, rows) in &shares {
+        assert!(*rows >= (2 * SHARED_RUN / 10) as i64, "{process} sent only {rows} rows");
+    }
+    println!("two processes shared {} rows: {shares:?}", 2 * SHARED_RUN);
+    drop((first, second));
+}
+
+async fn claims_per_process(db: &TestDb) -> Vec<(String, i64)> {
+    let rows: Vec<Value> = query_json(
+        &db.store,
+        "SELECT claimed_by, count(*) AS rows FROM sync_log GROUP BY claimed_by ORDER BY 1",
+    )
+    .await;
+    rows.into_iter()
+        .map(|row| {
+            let process = row["claimed_by"].as_str().unwrap_or("none").to_owned();
+            (process, row["rows"].as_i64().unwrap())
+        })
+        .collect()
+}
