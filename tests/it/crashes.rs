@@ -50,7 +50,10 @@ fn writes_per_record(emulator: &RunningEmulator, object: &str, key: &str) -> Has
         .into_iter()
         .map(|record| {
             let id = record["Id"].as_str().unwrap();
-            (record[key].as_str().unwrap().to_owned(), stats.writes_of(id))
+            (
+                record[key].as_str().unwrap().to_owned(),
+                stats.writes_of(id),
+            )
         })
         .collect()
 }
@@ -76,7 +79,10 @@ async fn a_row_claimed_by_a_process_that_died_is_claimed_again_after_its_lease()
     app.wait_for_sync().await;
 
     assert_eq!(claimed.len(), 1);
-    assert!(claimed_at.elapsed() >= lease, "taken over before its lease ran out");
+    assert!(
+        claimed_at.elapsed() >= lease,
+        "taken over before its lease ran out"
+    );
     let rows = query_json(
         app.store(),
         "SELECT status, attempts, claimed_by FROM sync_log ORDER BY id",
@@ -117,7 +123,10 @@ async fn sigterm_stops_intake_settles_in_flight_work_and_exits_promptly() {
     let stopped_in = signalled.elapsed();
     let status = status.unwrap_or_else(|| panic!("still running:\n{}", serve.log_text()));
     assert!(status.success(), "{status}:\n{}", serve.log_text());
-    assert!(stopped_in < Duration::from_secs(10), "stopped in {stopped_in:?}");
+    assert!(
+        stopped_in < Duration::from_secs(10),
+        "stopped in {stopped_in:?}"
+    );
     assert!(!row_statuses(&db).await.contains_key("in_flight"));
     let refused = reqwest::Client::new()
         .post(format!("{}/forward/mo", serve.url))
@@ -155,12 +164,24 @@ async fn a_serve_killed_again_and_again_ends_with_every_forward_in_salesforce_on
     let started = Instant::now();
 
     let posting = tokio::spawn(async move { post_all(&url, forwards, 16).await });
+    let mut claims_cut_off = 0;
     for kill in 1..=KILLS {
-        wait_until("forwards to arrive", Duration::from_secs(120), || async {
-            accepted_events(&db).await >= kill * KILL_RUN / (KILLS + 1)
-        })
+        // Killed while it holds claims, so that each kill cuts work off half way.
+        wait_until(
+            "forwards to arrive and be sent",
+            Duration::from_secs(120),
+            || async {
+                accepted_events(&db).await >= kill * KILL_RUN / (KILLS + 1)
+                    && row_statuses(&db).await.contains_key("in_flight")
+            },
+        )
         .await;
         serve.kill();
+        claims_cut_off += row_statuses(&db)
+            .await
+            .get("in_flight")
+            .copied()
+            .unwrap_or(0);
         serve = command.start().await;
     }
     let answers = posting.await.unwrap();
@@ -172,16 +193,25 @@ async fn a_serve_killed_again_and_again_ends_with_every_forward_in_salesforce_on
     assert_eq!(row_statuses(&db).await["succeeded"], 2 * KILL_RUN as i64);
     let events = writes_per_record(&emulator, "Strex_Event__c", "Strex_Transaction_Id__c");
     let contacts = writes_per_record(&emulator, "Contact", "Strex_MSISDN__c");
-    assert_eq!(events.len(), KILL_RUN, "every accepted forward has its event, once");
+    assert_eq!(
+        events.len(),
+        KILL_RUN,
+        "every accepted forward has its event, once"
+    );
     assert_eq!(contacts.len(), KILL_RUN_SUBJECTS);
     for n in (0..KILL_RUN).step_by(KILL_RUN_SUBJECTS) {
-        let record = emulator.find("Strex_Event__c", "Strex_Transaction_Id__c", &format!("kill-{n}"));
+        let record = emulator.find(
+            "Strex_Event__c",
+            "Strex_Transaction_Id__c",
+            &format!("kill-{n}"),
+        );
         assert_eq!(record[0]["Message__c"], format!("text {n}"));
     }
     let sent_again = events.values().filter(|writes| **writes > 1).count();
     println!(
-        "killed {KILLS} times: {KILL_RUN} forwards in {elapsed:?}; {sent_again} events were \
-         written more than once (sent again after a kill), none doubled"
+        "killed {KILLS} times holding {claims_cut_off} claimed rows: {KILL_RUN} forwards in \
+         {elapsed:?}; {sent_again} events were written more than once (sent again after a \
+         kill), none doubled"
     );
     drop(serve);
 }
@@ -216,10 +246,14 @@ async fn two_serve_processes_share_the_work_and_never_send_a_row_twice() {
     let forwards: Vec<_> = (0..SHARED_RUN)
         .map(|n| mo(&format!("shared-{n}"), &msisdn(n), "HI"))
         .collect();
-    let (to_first, to_second): (Vec<_>, Vec<_>) =
-        forwards.into_iter().enumerate().partition(|(n, _)| n % 2 == 0);
+    let (to_first, to_second): (Vec<_>, Vec<_>) = forwards
+        .into_iter()
+        .enumerate()
+        .partition(|(n, _)| n % 2 == 0);
     let strip = |half: Vec<(usize, (&'static str, Vec<u8>))>| {
-        half.into_iter().map(|(_, forward)| forward).collect::<Vec<_>>()
+        half.into_iter()
+            .map(|(_, forward)| forward)
+            .collect::<Vec<_>>()
     };
 
     let (a, b) = tokio::join!(
@@ -232,16 +266,26 @@ async fn two_serve_processes_share_the_work_and_never_send_a_row_twice() {
     assert_eq!(row_statuses(&db).await["succeeded"], 2 * SHARED_RUN as i64);
     // A new Contact is written once (its first request is refused for want of LastName,
     // the second creates it) and an event once: a row sent twice would show as two writes.
-    for object in [("Contact", "Strex_MSISDN__c"), ("Strex_Event__c", "Strex_Transaction_Id__c")] {
+    for object in [
+        ("Contact", "Strex_MSISDN__c"),
+        ("Strex_Event__c", "Strex_Transaction_Id__c"),
+    ] {
         let writes = writes_per_record(&emulator, object.0, object.1);
         assert_eq!(writes.len(), SHARED_RUN);
         let twice: Vec<_> = writes.iter().filter(|(_, count)| **count != 1).collect();
-        assert!(twice.is_empty(), "{} written more than once: {twice:?}", object.0);
+        assert!(
+            twice.is_empty(),
+            "{} written more than once: {twice:?}",
+            object.0
+        );
     }
     let shares = claims_per_process(&db).await;
     assert_eq!(shares.len(), 2, "{shares:?}");
     for (process, rows) in &shares {
-        assert!(*rows >= (2 * SHARED_RUN / 10) as i64, "{process} sent only {rows} rows");
+        assert!(
+            *rows >= (2 * SHARED_RUN / 10) as i64,
+            "{process} sent only {rows} rows"
+        );
     }
     println!("two processes shared {} rows: {shares:?}", 2 * SHARED_RUN);
     drop((first, second));

@@ -25,13 +25,17 @@ async fn a_spent_allocation_pauses_sending_but_not_intake_and_probes_until_calls
 
     let answers = post_all(&app.service.url(), forwards, 4).await;
     let store = app.store().clone();
-    wait_until("the refusal to be recorded", Duration::from_secs(10), || {
-        let store = store.clone();
-        async move {
-            let usage = store.api_usage().await.unwrap();
-            usage.is_some_and(|usage| usage.limit_exceeded_at.is_some())
-        }
-    })
+    wait_until(
+        "the refusal to be recorded",
+        Duration::from_secs(10),
+        || {
+            let store = store.clone();
+            async move {
+                let usage = store.api_usage().await.unwrap();
+                usage.is_some_and(|usage| usage.limit_exceeded_at.is_some())
+            }
+        },
+    )
     .await;
     let refused_at = app.emulator.stats().calls_of(CallKind::CollectionsUpsert);
     tokio::time::sleep(Duration::from_secs(2)).await;

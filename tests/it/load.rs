@@ -7,12 +7,14 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value};
 use sf_emulator::{CallKind, Faults};
 use sqlx::types::Json;
-use strexforce::store::Store;
 use strexforce::salesforce::COLLECTIONS_LIMIT;
+use strexforce::store::Store;
 use strexforce::sync::SyncSettings;
 
 use crate::common::forwards::{Report, mo, msisdn};
-use crate::common::{AppOptions, TestApp, one_heavy_test_at_a_time, post_all, test_sync_settings};
+use crate::common::{
+    AppOptions, TestApp, one_heavy_test_at_a_time, post_all, post_streams, test_sync_settings,
+};
 
 /// Forwards in the burst.
 const BURST: usize = 10_000;
@@ -101,15 +103,20 @@ async fn interleaved_events_of_many_subscribers_end_as_if_applied_in_order_despi
         })
         .unwrap();
 
+    // Each subscriber sends its events one after the other, each once the previous one was
+    // accepted, while 32 subscribers at a time do the same: a subscriber's next events are
+    // stored while the earlier ones are still being sent (and retried).
+    let streams = (0..SUBSCRIBERS)
+        .map(|k| (k * 7_919) % SUBSCRIBERS)
+        .map(|n| {
+            (0..EVENTS_EACH)
+                .map(|round| nth_report(n, round).forward())
+                .collect()
+        })
+        .collect();
+
     let started = Instant::now();
-    for round in 0..EVENTS_EACH {
-        // Every subscriber's next event, in a shuffled order, before anyone's event after.
-        let forwards = (0..SUBSCRIBERS)
-            .map(|k| (k * 7_919) % SUBSCRIBERS)
-            .map(|n| nth_report(n, round).forward())
-            .collect();
-        post_all(&app.service.url(), forwards, 16).await;
-    }
+    post_streams(&app.service.url(), streams, 32).await;
     app.wait_for_sync_within(Duration::from_secs(240)).await;
     let elapsed = started.elapsed();
 
@@ -118,11 +125,16 @@ async fn interleaved_events_of_many_subscribers_end_as_if_applied_in_order_despi
     assert!(rows.iter().all(|row| row.status == "succeeded"));
     let retried = rows.iter().filter(|row| row.attempts > 1).count();
     let expected = in_order(app.store()).await;
+    let actual = records_by_key(&app);
+    assert_eq!(
+        actual.len(),
+        expected.len(),
+        "one record per planned record, no more"
+    );
     let mut compared = 0;
     for ((object, key), fields) in &expected {
-        let records = app.emulator.find(object, external_id_field(object), key);
-        assert_eq!(records.len(), 1, "{object} {key}");
-        compared += assert_same_fields(&records[0], fields, &format!("{object} {key}"));
+        let record = &actual[&(object.clone(), key.clone())];
+        compared += assert_same_fields(record, fields, &format!("{object} {key}"));
     }
     println!(
         "{SUBSCRIBERS} subscribers × {EVENTS_EACH} events in {elapsed:?}: {} rows, {retried} \
@@ -132,26 +144,45 @@ async fn interleaved_events_of_many_subscribers_end_as_if_applied_in_order_despi
     );
 }
 
-fn external_id_field(object: &str) -> &'static str {
-    match object {
-        "Contact" => "Strex_MSISDN__c",
-        _ => "Strex_Transaction_Id__c",
+/// The emulated org's Contacts and events, by object and external id.
+fn records_by_key(app: &TestApp) -> BTreeMap<(String, String), Value> {
+    let keyed = [
+        ("Contact", "Strex_MSISDN__c"),
+        ("Strex_Event__c", "Strex_Transaction_Id__c"),
+    ];
+    let mut records = BTreeMap::new();
+    for (object, field) in keyed {
+        for record in app.emulator.records(object) {
+            let key = record[field].as_str().unwrap().to_owned();
+            let previous = records.insert((object.to_owned(), key), record);
+            assert!(
+                previous.is_none(),
+                "two {object} records share an external id"
+            );
+        }
     }
+    records
 }
 
 /// Each record as it should end: its rows' fields applied in row order (the create-only
 /// fields on the first), nulls clearing, lookups by external id left out.
 async fn in_order(store: &Store) -> BTreeMap<(String, String), Map<String, Value>> {
-    let rows: Vec<(String, String, Json<Map<String, Value>>, Json<Map<String, Value>>)> =
-        sqlx::query_as(
-            "SELECT sobject, external_id, record, create_only FROM sync_log ORDER BY id",
-        )
-        .fetch_all(store.pool())
-        .await
-        .unwrap();
+    let rows: Vec<(
+        String,
+        String,
+        Json<Map<String, Value>>,
+        Json<Map<String, Value>>,
+    )> = sqlx::query_as(
+        "SELECT sobject, external_id, record, create_only FROM sync_log ORDER BY id",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
     let mut records: BTreeMap<(String, String), Map<String, Value>> = BTreeMap::new();
     for (object, key, record, create_only) in rows {
-        let fields = records.entry((object, key)).or_insert_with(|| create_only.0);
+        let fields = records
+            .entry((object, key))
+            .or_insert_with(|| create_only.0);
         for (name, value) in record.0 {
             if !name.ends_with("__r") {
                 fields.insert(name, value);
@@ -165,7 +196,10 @@ async fn in_order(store: &Store) -> BTreeMap<(String, String), Map<String, Value
 fn assert_same_fields(record: &Value, expected: &Map<String, Value>, what: &str) -> usize {
     for (name, value) in expected {
         let actual = &record[name];
-        assert!(same_value(actual, value), "{what}: {name} is {actual}, expected {value}");
+        assert!(
+            same_value(actual, value),
+            "{what}: {name} is {actual}, expected {value}"
+        );
     }
     expected.len()
 }

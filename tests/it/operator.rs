@@ -71,7 +71,14 @@ async fn log_lists_rows_as_a_table_or_as_json_filtered_by_status_object_and_subj
     let (code, table, _) = run_command(&app.db.url, &["log"]);
     let (_, json, _) = run_command(
         &app.db.url,
-        &["log", "--status", "failed", "--object", "Strex_Event__c", "--json"],
+        &[
+            "log",
+            "--status",
+            "failed",
+            "--object",
+            "Strex_Event__c",
+            "--json",
+        ],
     );
     let (_, by_subject, _) = run_command(
         &app.db.url,
@@ -79,7 +86,10 @@ async fn log_lists_rows_as_a_table_or_as_json_filtered_by_status_object_and_subj
     );
 
     assert_eq!(code, 0);
-    assert!(table.contains("JSON_PARSER_ERROR") && table.contains("succeeded"), "{table}");
+    assert!(
+        table.contains("JSON_PARSER_ERROR") && table.contains("succeeded"),
+        "{table}"
+    );
     let failed: Vec<Value> = serde_json::from_str(&json).unwrap();
     assert_eq!(failed.len(), 1);
     assert_eq!(failed[0]["external_id"], "bad-1");
@@ -135,16 +145,21 @@ async fn retry_refuses_to_overwrite_newer_data_of_the_same_record_without_force(
 
     let (held_code, _, warning) = run_command(&app.db.url, &["retry", &failed.to_string()]);
     let held_status = statuses(&app).await;
-    let (forced_code, _, _) =
-        run_command(&app.db.url, &["retry", &failed.to_string(), "--force"]);
+    let (forced_code, _, _) = run_command(&app.db.url, &["retry", &failed.to_string(), "--force"]);
     app.wait_for_sync().await;
 
     assert_eq!(held_code, 1);
-    assert!(warning.contains("would overwrite that newer data"), "{warning}");
+    assert!(
+        warning.contains("would overwrite that newer data"),
+        "{warning}"
+    );
     assert_eq!(held_status[0], (subscriber.clone(), "failed".to_owned()));
     assert_eq!(forced_code, 0);
     let after = statuses(&app).await;
-    assert!(after.iter().all(|(_, status)| status == "succeeded"), "{after:?}");
+    assert!(
+        after.iter().all(|(_, status)| status == "succeeded"),
+        "{after:?}"
+    );
     // Forced: the old Subscribe now overwrote the newer Unsubscribe, as the warning said.
     let contact = app.record("Contact", "Strex_MSISDN__c", &subscriber);
     assert_eq!(contact["Strex_Subscription_Status__c"], "Active");
@@ -190,7 +205,10 @@ async fn status_shows_the_backlog_the_oldest_open_row_and_the_api_usage() {
     let (_, json, _) = run_command(&app.db.url, &["status", "--json"]);
 
     assert_eq!(code, 0);
-    assert!(text.contains("Oldest row pending or in flight: planned"), "{text}");
+    assert!(
+        text.contains("Oldest row pending or in flight: planned"),
+        "{text}"
+    );
     assert!(text.contains("Salesforce API usage:"), "{text}");
     let status: Value = serde_json::from_str(&json).unwrap();
     assert_eq!(status["sync_log"]["failed"], 1);

@@ -59,10 +59,22 @@ async fn old_succeeded_rows_move_to_the_archive_and_a_failed_event_keeps_its_row
     let (code, out, _) = run_command(&app.db.url, &["prune"]);
 
     assert_eq!(code, 0);
-    assert!(out.contains("2 sync_log row(s) older than 30 day(s) moved"), "{out}");
+    assert!(
+        out.contains("2 sync_log row(s) older than 30 day(s) moved"),
+        "{out}"
+    );
     let (live, archived) = live_and_archived(&app).await;
-    assert_eq!(live, [format!("{} succeeded", msisdn(2)), "bad failed".to_owned()]);
-    assert_eq!(archived, [format!("{} succeeded", msisdn(1)), "good succeeded".to_owned()]);
+    assert_eq!(
+        live,
+        [format!("{} succeeded", msisdn(2)), "bad failed".to_owned()]
+    );
+    assert_eq!(
+        archived,
+        [
+            format!("{} succeeded", msisdn(1)),
+            "good succeeded".to_owned()
+        ]
+    );
 }
 
 #[tokio::test]
@@ -124,7 +136,10 @@ async fn a_succeeded_row_newer_than_a_failed_row_of_its_record_stays_for_retry_t
     );
     assert_eq!(archived, ["t-new succeeded"]);
     assert_eq!(retry_code, 1);
-    assert!(warning.contains("would overwrite that newer data"), "{warning}");
+    assert!(
+        warning.contains("would overwrite that newer data"),
+        "{warning}"
+    );
 }
 
 #[tokio::test]
@@ -137,19 +152,28 @@ async fn serve_applies_retention_on_its_own() {
     prepared.config.retention_interval = Some(Duration::from_millis(100));
     let app = prepared.start().await;
 
-    post_all(&app.service.url(), vec![mo("soon-gone", &msisdn(1), "HI")], 1).await;
+    post_all(
+        &app.service.url(),
+        vec![mo("soon-gone", &msisdn(1), "HI")],
+        1,
+    )
+    .await;
     let store = app.store().clone();
-    wait_until("retention to archive the rows", Duration::from_secs(20), || {
-        let store = store.clone();
-        async move {
-            let counts = query_json(
-                &store,
-                "SELECT (SELECT count(*) FROM sync_log) AS live,
+    wait_until(
+        "retention to archive the rows",
+        Duration::from_secs(20),
+        || {
+            let store = store.clone();
+            async move {
+                let counts = query_json(
+                    &store,
+                    "SELECT (SELECT count(*) FROM sync_log) AS live,
                         (SELECT count(*) FROM sync_log_archive) AS archived",
-            )
-            .await;
-            counts[0] == json!({"live": 0, "archived": 2})
-        }
-    })
+                )
+                .await;
+                counts[0] == json!({"live": 0, "archived": 2})
+            }
+        },
+    )
     .await;
 }

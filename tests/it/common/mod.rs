@@ -219,6 +219,30 @@ pub async fn post_all(
     answers.into_iter().map(|(_, answer)| answer).collect()
 }
 
+/// Posts streams of forwards, `concurrency` streams at a time; the forwards of one stream go
+/// one after the other, each once the one before was accepted, as one subscriber's would.
+pub async fn post_streams(
+    base_url: &str,
+    streams: Vec<Vec<(&'static str, Vec<u8>)>>,
+    concurrency: usize,
+) {
+    let http = reqwest::Client::new();
+    let gate = Arc::new(Semaphore::new(concurrency));
+    let mut posts = tokio::task::JoinSet::new();
+    for stream in streams {
+        let permit = gate.clone().acquire_owned().await.unwrap();
+        let (http, base_url) = (http.clone(), base_url.to_owned());
+        posts.spawn(async move {
+            for (kind, body) in stream {
+                let url = format!("{base_url}/forward/{kind}");
+                post_until_accepted(&http, &url, body).await;
+            }
+            drop(permit);
+        });
+    }
+    posts.join_all().await;
+}
+
 /// One forward, sent again (as Strex would) until it is answered 200.
 pub async fn post_until_accepted(http: &reqwest::Client, url: &str, body: Vec<u8>) -> Value {
     let deadline = Instant::now() + Duration::from_secs(120);
