@@ -164,15 +164,18 @@ fn records_by_key(app: &TestApp) -> BTreeMap<(String, String), Value> {
     records
 }
 
+/// Object, external id, record and create-only fields of a sync_log row.
+type PlannedRow = (
+    String,
+    String,
+    Json<Map<String, Value>>,
+    Json<Map<String, Value>>,
+);
+
 /// Each record as it should end: its rows' fields applied in row order (the create-only
 /// fields on the first), nulls clearing, lookups by external id left out.
 async fn in_order(store: &Store) -> BTreeMap<(String, String), Map<String, Value>> {
-    let rows: Vec<(
-        String,
-        String,
-        Json<Map<String, Value>>,
-        Json<Map<String, Value>>,
-    )> = sqlx::query_as(
+    let rows: Vec<PlannedRow> = sqlx::query_as(
         "SELECT sobject, external_id, record, create_only FROM sync_log ORDER BY id",
     )
     .fetch_all(store.pool())

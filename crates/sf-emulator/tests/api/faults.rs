@@ -394,6 +394,8 @@ async fn every_kept_write_is_counted_per_record() {
     };
     assert_eq!(stats.writes_of(&id("4797000061")), 2);
     assert_eq!(stats.writes_of(&id("4797000062")), 1);
+    let first_error = &rolled_back.body[0]["errors"][0]["statusCode"];
+    assert_eq!(first_error, "ALL_OR_NONE_OPERATION_ROLLED_BACK");
     assert_eq!(
         stats.record_writes.len(),
         2,
