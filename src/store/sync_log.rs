@@ -330,68 +330,74 @@ async fn update_rows(
         .iter()
         .map(|(_, o)| OutcomeColumns::of(o))
         .collect();
-    let codes: Vec<Option<String>> = columns
-        .iter()
-        .map(|c| c.error.as_ref().map(|e| e.code.clone()))
-        .collect();
-    let messages: Vec<Option<String>> = columns
-        .iter()
-        .map(|c| c.error.as_ref().map(|e| e.message.clone()))
-        .collect();
+    bind_outcomes(sqlx::query(UPDATE_OUTCOMES), outcomes, &columns)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+const UPDATE_OUTCOMES: &str = "
+    UPDATE sync_log s SET
+        status = o.status,
+        attempts = s.attempts + o.counted::int,
+        next_attempt_at = COALESCE(o.next_attempt_at, s.next_attempt_at),
+        salesforce_id = COALESCE(o.salesforce_id, s.salesforce_id),
+        created_in_salesforce = COALESCE(o.created, s.created_in_salesforce),
+        error_code = CASE WHEN o.keep_error THEN s.error_code ELSE o.error_code END,
+        error_message = CASE WHEN o.keep_error THEN s.error_message ELSE o.error_message END,
+        error_fields = CASE WHEN o.keep_error THEN s.error_fields
+                            WHEN o.error_fields IS NULL THEN NULL
+                            ELSE ARRAY(SELECT jsonb_array_elements_text(o.error_fields)) END,
+        last_attempt_at = CASE WHEN o.counted THEN now() ELSE s.last_attempt_at END,
+        lease_token = NULL, lease_expires_at = NULL, updated_at = now()
+    FROM UNNEST($1::bigint[], $2::uuid[], $3::text[], $4::bool[], $5::timestamptz[],
+                $6::text[], $7::bool[], $8::text[], $9::text[], $10::jsonb[], $11::bool[])
+         AS o(id, token, status, counted, next_attempt_at, salesforce_id, created,
+              error_code, error_message, error_fields, keep_error)
+    WHERE s.id = o.id AND s.lease_token = o.token AND s.status = 'in_flight'";
+
+type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
+
+/// The outcomes as one array per column, in the order `UPDATE_OUTCOMES` reads them.
+fn bind_outcomes<'q>(
+    query: PgQuery<'q>,
+    outcomes: &[(ClaimedRow, RowOutcome)],
+    columns: &[OutcomeColumns],
+) -> PgQuery<'q> {
+    let error = |part: fn(&ErrorDetail) -> String| -> Vec<Option<String>> {
+        columns.iter().map(|c| c.error.as_ref().map(part)).collect()
+    };
     let fields: Vec<Option<Json<Vec<String>>>> = columns
         .iter()
         .map(|c| c.error.as_ref().map(|e| Json(e.fields.clone())))
         .collect();
-    sqlx::query(
-        "UPDATE sync_log s SET
-             status = o.status,
-             attempts = s.attempts + o.counted::int,
-             next_attempt_at = COALESCE(o.next_attempt_at, s.next_attempt_at),
-             salesforce_id = COALESCE(o.salesforce_id, s.salesforce_id),
-             created_in_salesforce = COALESCE(o.created, s.created_in_salesforce),
-             error_code = CASE WHEN o.keep_error THEN s.error_code ELSE o.error_code END,
-             error_message = CASE WHEN o.keep_error THEN s.error_message
-                                  ELSE o.error_message END,
-             error_fields = CASE WHEN o.keep_error THEN s.error_fields
-                                 WHEN o.error_fields IS NULL THEN NULL
-                                 ELSE ARRAY(SELECT jsonb_array_elements_text(o.error_fields)) END,
-             last_attempt_at = CASE WHEN o.counted THEN now() ELSE s.last_attempt_at END,
-             lease_token = NULL, lease_expires_at = NULL, updated_at = now()
-         FROM UNNEST($1::bigint[], $2::uuid[], $3::text[], $4::bool[], $5::timestamptz[],
-                     $6::text[], $7::bool[], $8::text[], $9::text[], $10::jsonb[], $11::bool[])
-              AS o(id, token, status, counted, next_attempt_at, salesforce_id, created,
-                   error_code, error_message, error_fields, keep_error)
-         WHERE s.id = o.id AND s.lease_token = o.token AND s.status = 'in_flight'",
-    )
-    .bind(outcomes.iter().map(|(row, _)| row.id).collect::<Vec<_>>())
-    .bind(
-        outcomes
-            .iter()
-            .map(|(row, _)| row.lease_token)
-            .collect::<Vec<_>>(),
-    )
-    .bind(columns.iter().map(|c| c.status).collect::<Vec<_>>())
-    .bind(columns.iter().map(|c| c.counted).collect::<Vec<_>>())
-    .bind(
-        columns
-            .iter()
-            .map(|c| c.next_attempt_at)
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        columns
-            .iter()
-            .map(|c| c.salesforce_id.clone())
-            .collect::<Vec<_>>(),
-    )
-    .bind(columns.iter().map(|c| c.created).collect::<Vec<_>>())
-    .bind(codes)
-    .bind(messages)
-    .bind(fields)
-    .bind(columns.iter().map(|c| c.keep_error).collect::<Vec<_>>())
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
+    query
+        .bind(outcomes.iter().map(|(row, _)| row.id).collect::<Vec<_>>())
+        .bind(
+            outcomes
+                .iter()
+                .map(|(row, _)| row.lease_token)
+                .collect::<Vec<_>>(),
+        )
+        .bind(columns.iter().map(|c| c.status).collect::<Vec<_>>())
+        .bind(columns.iter().map(|c| c.counted).collect::<Vec<_>>())
+        .bind(
+            columns
+                .iter()
+                .map(|c| c.next_attempt_at)
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            columns
+                .iter()
+                .map(|c| c.salesforce_id.clone())
+                .collect::<Vec<_>>(),
+        )
+        .bind(columns.iter().map(|c| c.created).collect::<Vec<_>>())
+        .bind(error(|e| e.code.clone()))
+        .bind(error(|e| e.message.clone()))
+        .bind(fields)
+        .bind(columns.iter().map(|c| c.keep_error).collect::<Vec<_>>())
 }
 
 /// What becomes of rows that refer to a row with this outcome.

@@ -119,11 +119,6 @@ impl ApiBudget {
         }
     }
 
-    /// Whether sending is paused because the allocation is spent.
-    pub fn is_paused(&self) -> bool {
-        self.lock().paused_until.is_some()
-    }
-
     fn verdict(&self) -> Verdict {
         let mut state = self.lock();
         let now = Instant::now();

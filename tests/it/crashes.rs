@@ -11,7 +11,7 @@ use strexforce::store::{Claim, process_name};
 use tokio::net::TcpListener;
 
 use crate::common::forwards::{mo, msisdn};
-use crate::common::process::ServeCommand;
+use crate::common::process::{ServeCommand, ServeProcess};
 use crate::common::{
     AppOptions, TestApp, TestDb, one_heavy_test_at_a_time, post_all, query_json, wait_until,
 };
@@ -166,23 +166,9 @@ async fn a_serve_killed_again_and_again_ends_with_every_forward_in_salesforce_on
     let posting = tokio::spawn(async move { post_all(&url, forwards, 16).await });
     let mut claims_cut_off = 0;
     for kill in 1..=KILLS {
-        // Killed while it holds claims, so that each kill cuts work off half way.
-        wait_until(
-            "forwards to arrive and be sent",
-            Duration::from_secs(120),
-            || async {
-                accepted_events(&db).await >= kill * KILL_RUN / (KILLS + 1)
-                    && row_statuses(&db).await.contains_key("in_flight")
-            },
-        )
-        .await;
-        serve.kill();
-        claims_cut_off += row_statuses(&db)
-            .await
-            .get("in_flight")
-            .copied()
-            .unwrap_or(0);
-        serve = command.start().await;
+        let (restarted, cut_off) = kill_while_sending(&command, serve, &db, kill).await;
+        serve = restarted;
+        claims_cut_off += cut_off;
     }
     let answers = posting.await.unwrap();
     wait_for_rows_to_settle(&db, Duration::from_secs(180)).await;
@@ -216,6 +202,33 @@ async fn a_serve_killed_again_and_again_ends_with_every_forward_in_salesforce_on
     drop(serve);
 }
 
+/// Kills `serve` once the `kill`-th share of the forwards has arrived and it holds claims,
+/// so that each kill cuts work off half way; starts it again. Returns the new process and
+/// how many claimed rows the kill left behind.
+async fn kill_while_sending(
+    command: &ServeCommand,
+    serve: ServeProcess,
+    db: &TestDb,
+    kill: usize,
+) -> (ServeProcess, i64) {
+    wait_until(
+        "forwards to arrive and be sent",
+        Duration::from_secs(120),
+        || async {
+            accepted_events(db).await >= kill * KILL_RUN / (KILLS + 1)
+                && row_statuses(db).await.contains_key("in_flight")
+        },
+    )
+    .await;
+    serve.kill();
+    let cut_off = row_statuses(db)
+        .await
+        .get("in_flight")
+        .copied()
+        .unwrap_or(0);
+    (command.start().await, cut_off)
+}
+
 async fn accepted_events(db: &TestDb) -> usize {
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM inbound_event")
         .fetch_one(db.store.pool())
@@ -243,42 +256,22 @@ async fn two_serve_processes_share_the_work_and_never_send_a_row_twice() {
     let db = TestDb::new().await;
     let first = ServeCommand::new(&db.url, &emulator.url()).start().await;
     let second = ServeCommand::new(&db.url, &emulator.url()).start().await;
-    let forwards: Vec<_> = (0..SHARED_RUN)
-        .map(|n| mo(&format!("shared-{n}"), &msisdn(n), "HI"))
-        .collect();
-    let (to_first, to_second): (Vec<_>, Vec<_>) = forwards
-        .into_iter()
-        .enumerate()
-        .partition(|(n, _)| n % 2 == 0);
-    let strip = |half: Vec<(usize, (&'static str, Vec<u8>))>| {
-        half.into_iter()
-            .map(|(_, forward)| forward)
-            .collect::<Vec<_>>()
+    let half = |parity: usize| {
+        (0..SHARED_RUN)
+            .filter(|n| n % 2 == parity)
+            .map(|n| mo(&format!("shared-{n}"), &msisdn(n), "HI"))
+            .collect()
     };
 
     let (a, b) = tokio::join!(
-        post_all(&first.url, strip(to_first), 8),
-        post_all(&second.url, strip(to_second), 8)
+        post_all(&first.url, half(0), 8),
+        post_all(&second.url, half(1), 8)
     );
     wait_for_rows_to_settle(&db, Duration::from_secs(120)).await;
 
     assert_eq!(a.len() + b.len(), SHARED_RUN);
     assert_eq!(row_statuses(&db).await["succeeded"], 2 * SHARED_RUN as i64);
-    // A new Contact is written once (its first request is refused for want of LastName,
-    // the second creates it) and an event once: a row sent twice would show as two writes.
-    for object in [
-        ("Contact", "Strex_MSISDN__c"),
-        ("Strex_Event__c", "Strex_Transaction_Id__c"),
-    ] {
-        let writes = writes_per_record(&emulator, object.0, object.1);
-        assert_eq!(writes.len(), SHARED_RUN);
-        let twice: Vec<_> = writes.iter().filter(|(_, count)| **count != 1).collect();
-        assert!(
-            twice.is_empty(),
-            "{} written more than once: {twice:?}",
-            object.0
-        );
-    }
+    assert_each_record_written_once(&emulator, SHARED_RUN);
     let shares = claims_per_process(&db).await;
     assert_eq!(shares.len(), 2, "{shares:?}");
     for (process, rows) in &shares {
@@ -289,6 +282,24 @@ async fn two_serve_processes_share_the_work_and_never_send_a_row_twice() {
     }
     println!("two processes shared {} rows: {shares:?}", 2 * SHARED_RUN);
     drop((first, second));
+}
+
+/// A new Contact is written once (its first request is refused for want of LastName, the
+/// second creates it) and an event once: a row sent twice would show as two writes.
+fn assert_each_record_written_once(emulator: &RunningEmulator, records: usize) {
+    let keyed = [
+        ("Contact", "Strex_MSISDN__c"),
+        ("Strex_Event__c", "Strex_Transaction_Id__c"),
+    ];
+    for (object, key) in keyed {
+        let writes = writes_per_record(emulator, object, key);
+        assert_eq!(writes.len(), records);
+        let twice: Vec<_> = writes.iter().filter(|(_, count)| **count != 1).collect();
+        assert!(
+            twice.is_empty(),
+            "{object} written more than once: {twice:?}"
+        );
+    }
 }
 
 async fn claims_per_process(db: &TestDb) -> Vec<(String, i64)> {
