@@ -1,5 +1,6 @@
-//! Crashes and replicas: claims of a dead process come back after their lease, SIGTERM
-//! ends `serve` promptly without losing work, a `serve` killed again and again loses and
+//! Crashes and replicas: claims of a dead process come back after their lease, a batch
+//! that takes longer than its lease keeps it, SIGTERM ends `serve` promptly without losing
+//! work, a `serve` killed again and again loses and
 //! doubles nothing, and two `serve` processes on one database never send a row twice.
 
 use std::collections::HashMap;
@@ -314,4 +315,49 @@ async fn claims_per_process(db: &TestDb) -> Vec<(String, i64)> {
             (process, row["rows"].as_i64().unwrap())
         })
         .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_that_outlasts_its_lease_extends_it_and_is_not_sent_twice() {
+    let prepared = TestApp::prepare(AppOptions {
+        sync: strexforce::sync::SyncSettings {
+            lease: Duration::from_secs(2),
+            ..crate::common::test_sync_settings()
+        },
+        request_timeout: Duration::from_secs(1),
+        ..AppOptions::default()
+    })
+    .await;
+    // One unreadable record sends the batch down the one-by-one path: seven requests of
+    // 700 ms each for five rows, far longer than the two-second lease.
+    prepared
+        .emulator
+        .faults()
+        .set(Faults {
+            latency_ms: 700,
+            poison_external_id: Some(msisdn(3)),
+            ..Faults::default()
+        })
+        .unwrap();
+    let forwards: Vec<_> = (0..5)
+        .map(|n| mo(&format!("long-{n}"), &msisdn(n), "HI"))
+        .collect();
+    prepared.store_forwards(&forwards).await;
+
+    let app = prepared.start().await;
+    app.wait_for_sync_within(Duration::from_secs(60)).await;
+
+    let stats = app.emulator.stats();
+    for contact in app.emulator.records("Contact") {
+        let writes = stats.writes_of(contact["Id"].as_str().unwrap());
+        assert_eq!(writes, 1, "{contact}");
+    }
+    assert_eq!(app.emulator.records("Contact").len(), 4);
+    let sent = app.sync_log().await;
+    let sent: Vec<_> = sent
+        .iter()
+        .filter(|row| row.status == "succeeded")
+        .collect();
+    assert_eq!(sent.len(), 8);
+    assert!(sent.iter().all(|row| row.attempts == 1));
 }
