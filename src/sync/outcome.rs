@@ -195,3 +195,104 @@ pub fn detail(errors: &[RecordError]) -> ErrorDetail {
         fields,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use sqlx::types::Json;
+
+    fn row(created_before: Option<bool>) -> ClaimedRow {
+        let object = |value: Value| value.as_object().cloned().unwrap();
+        ClaimedRow {
+            id: 1,
+            event_id: 1,
+            step: 0,
+            operation: "upsert".to_owned(),
+            sobject: "Contact".to_owned(),
+            external_id_field: "Strex_MSISDN__c".to_owned(),
+            external_id: "+4790000001".to_owned(),
+            record: Json(object(
+                json!({"Strex_MSISDN__c": "+4790000001", "MobilePhone": "1"}),
+            )),
+            create_only: Json(object(json!({"Strex_Subscribed_At__c": "2025-03-12"}))),
+            attempts: 1,
+            retry_since: Utc::now(),
+            created_in_salesforce: created_before,
+            salesforce_id: None,
+            lease_token: uuid::Uuid::new_v4(),
+        }
+    }
+
+    fn unavailable() -> Answer {
+        Answer::Request(RequestFailure {
+            disposition: Disposition::Retry,
+            detail: ErrorDetail::new("SERVER_UNAVAILABLE", "down"),
+        })
+    }
+
+    #[test]
+    fn a_record_created_by_the_first_request_gets_its_create_only_fields_next() {
+        let row = row(None);
+        let created = Answer::Record(RecordResult::Saved {
+            id: "003A".to_owned(),
+            created: true,
+        });
+
+        let step = first_round(&row, created, &SyncSettings::default());
+
+        let Step::Again { record, created_id } = step else {
+            panic!("no second request");
+        };
+        assert_eq!(created_id.as_deref(), Some("003A"));
+        assert_eq!(
+            Value::Object(record),
+            json!({"Strex_Subscribed_At__c": "2025-03-12", "Strex_MSISDN__c": "+4790000001"})
+        );
+    }
+
+    #[test]
+    fn a_failed_second_request_remembers_the_record_it_created() {
+        let row = row(None);
+
+        let outcome = second_round(
+            &row,
+            unavailable(),
+            Some("003A".to_owned()),
+            &SyncSettings::default(),
+        );
+
+        let RowOutcome::Retry { created_id, .. } = outcome else {
+            panic!("not retried: {outcome:?}");
+        };
+        assert_eq!(created_id.as_deref(), Some("003A"));
+    }
+
+    #[test]
+    fn the_next_attempt_sends_every_field_and_counts_the_record_as_created() {
+        let row = row(Some(true));
+        let updated = Answer::Record(RecordResult::Saved {
+            id: "003A".to_owned(),
+            created: false,
+        });
+
+        let record = first_record(&row);
+        let step = first_round(&row, updated, &SyncSettings::default());
+
+        assert!(record.contains_key("Strex_Subscribed_At__c"));
+        assert!(matches!(
+            step,
+            Step::Done(RowOutcome::Succeeded { created: true, .. })
+        ));
+    }
+
+    #[test]
+    fn a_passing_failure_past_the_retry_age_is_dead() {
+        let mut row = row(None);
+        row.retry_since = Utc::now() - chrono::Duration::hours(73);
+
+        let outcome = settle_answer(&row, unavailable(), &SyncSettings::default(), None);
+
+        assert!(matches!(outcome, RowOutcome::Dead(detail) if detail.code == "SERVER_UNAVAILABLE"));
+    }
+}

@@ -128,6 +128,7 @@ async fn sigterm_stops_intake_settles_in_flight_work_and_exits_promptly() {
         stopped_in < Duration::from_secs(10),
         "stopped in {stopped_in:?}"
     );
+    println!("serve stopped {stopped_in:?} after SIGTERM");
     assert!(!row_statuses(&db).await.contains_key("in_flight"));
     let refused = reqwest::Client::new()
         .post(format!("{}/forward/mo", serve.url))
