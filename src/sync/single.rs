@@ -4,13 +4,10 @@
 //! - update-only steps: `updateOnly=true` exists only here; a record that does not exist
 //!   makes the row `skipped`;
 //! - a record Collections reports as matching several records: this resource answers 300
-//!   with the candidates' ids, which the failed row keeps in its error message;
-//! - a Collections request refused as a whole for a reason that will not pass (a record
-//!   Salesforce cannot read, say): its records go one by one, so that one bad record does
-//!   not fail its neighbours.
+//!   with the candidates' ids, which the failed row keeps in its error message.
 //!
-//! Between two requests of a one-by-one run the worker stops when shutdown begins; the rows
-//! not sent yet go back to pending untouched.
+//! Between two update-only requests the worker stops when shutdown begins; the rows not sent
+//! yet go back to pending untouched.
 
 use serde_json::{Map, Value};
 
@@ -43,24 +40,6 @@ impl Sender<'_> {
             outcomes.push((row, outcome));
         }
         outcomes
-    }
-
-    /// The records of a refused Collections request, one request each.
-    pub(super) async fn one_by_one(
-        &mut self,
-        rows: &[ClaimedRow],
-        records: Vec<Map<String, Value>>,
-        interruptible: bool,
-    ) -> Vec<Answer> {
-        let mut answers = Vec::with_capacity(rows.len());
-        for (row, record) in rows.iter().zip(&records) {
-            if interruptible && self.shutdown.is_cancelled() {
-                answers.push(Answer::NotSent);
-                continue;
-            }
-            answers.push(self.one(row, record, false).await);
-        }
-        answers
     }
 
     /// One record through the sObject resource.

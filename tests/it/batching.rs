@@ -173,7 +173,7 @@ async fn an_external_id_matching_several_records_fails_the_row_with_the_candidat
 }
 
 #[tokio::test]
-async fn a_batch_refused_as_a_whole_goes_record_by_record_so_only_the_bad_record_fails() {
+async fn a_batch_refused_as_a_whole_is_split_until_only_the_bad_record_fails() {
     let mappings = mappings_dir(&[("accounts.yaml", ACCOUNT_PER_TEXT)]);
     let prepared = TestApp::prepare(AppOptions {
         mappings_dir: mappings.path().to_owned(),
@@ -213,8 +213,10 @@ async fn a_batch_refused_as_a_whole_goes_record_by_record_so_only_the_bad_record
         assert_eq!(row["status"], expected, "{row}");
     }
     let stats = app.emulator.stats();
-    assert_eq!(stats.calls_of(CallKind::CollectionsUpsert), 1);
-    assert_eq!(stats.calls_of(CallKind::SingleUpsert), 5);
+    // Five refused, then two sent and three refused, then the bad one alone and two sent.
+    assert_eq!(stats.calls_of(CallKind::CollectionsUpsert), 5);
+    assert_eq!(stats.collections_batch_sizes, [2, 2]);
+    assert_eq!(stats.calls_of(CallKind::SingleUpsert), 0);
     assert_eq!(app.emulator.records("Account").len(), 4);
 }
 

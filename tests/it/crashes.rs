@@ -329,7 +329,7 @@ async fn a_batch_that_outlasts_its_lease_extends_it_and_is_not_sent_twice() {
         ..AppOptions::default()
     })
     .await;
-    // One unreadable record sends the batch down the one-by-one path: seven requests of
+    // One unreadable record makes the batch be split until it is alone: eight requests of
     // 700 ms each for five rows, far longer than the two-second lease.
     prepared
         .emulator
