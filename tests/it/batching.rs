@@ -242,3 +242,50 @@ async fn an_idle_engine_sends_a_single_forward_at_once() {
     );
     assert_eq!(app.emulator.stats().collections_batch_sizes, [1, 1, 1]);
 }
+
+/// An update-only step: an MO marks its sender's existing Contact as having opted out.
+const OPT_OUT_ONLY: &str = r#"
+match: { kind: mo }
+rules:
+  - name: opt-out
+    upserts:
+      - object: Contact
+        external_id: Strex_MSISDN__c
+        operation: update
+        fields:
+          Strex_MSISDN__c: "{{ msisdn }}"
+          Strex_Opted_Out_SMS__c: true
+"#;
+
+#[tokio::test]
+async fn an_update_only_step_goes_through_the_single_record_resource_and_skips_a_missing_record() {
+    let mappings = mappings_dir(&[("opt-out.yaml", OPT_OUT_ONLY)]);
+    let app = TestApp::spawn_with(mappings.path().to_owned()).await;
+    let known = msisdn(1);
+    create_contact(
+        &app.emulator,
+        json!({"LastName": "Known", "Strex_MSISDN__c": known}),
+    )
+    .await;
+
+    let forwards = vec![mo("opt-1", &known, "STOP"), mo("opt-2", &msisdn(2), "STOP")];
+    post_all(&app.service.url(), forwards, 1).await;
+    app.wait_for_sync().await;
+
+    let rows = app.sync_log().await;
+    assert_eq!(rows[0].status, "succeeded");
+    assert_eq!(rows[1].status, "skipped");
+    assert_eq!(rows[1].error_code.as_deref(), Some("NOT_FOUND"));
+    assert_eq!(
+        app.record("Contact", "Strex_MSISDN__c", &known)["Strex_Opted_Out_SMS__c"],
+        true
+    );
+    assert!(
+        app.emulator
+            .find("Contact", "Strex_MSISDN__c", &msisdn(2))
+            .is_empty()
+    );
+    let stats = app.emulator.stats();
+    assert_eq!(stats.calls_of(CallKind::SingleUpsert), 2);
+    assert_eq!(stats.calls_of(CallKind::CollectionsUpsert), 0);
+}

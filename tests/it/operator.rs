@@ -65,7 +65,7 @@ async fn statuses(app: &TestApp) -> Vec<(String, String)> {
 }
 
 #[tokio::test]
-async fn log_lists_rows_as_a_table_or_as_json_filtered_by_status_object_and_subject() {
+async fn log_lists_rows_as_a_table_or_as_json_filtered_by_status_object_subject_event_and_age() {
     let app = app_with_failed_rows(&["good-1", "bad-1"]).await;
 
     let (code, table, _) = run_command(&app.db.url, &["log"]);
@@ -84,6 +84,9 @@ async fn log_lists_rows_as_a_table_or_as_json_filtered_by_status_object_and_subj
         &app.db.url,
         &["log", "--subject", &msisdn(0), "--json", "--limit", "1"],
     );
+    let (_, by_event, _) = run_command(&app.db.url, &["log", "--event", "2", "--json"]);
+    let (_, recent, _) = run_command(&app.db.url, &["log", "--since", "1h", "--json"]);
+    let (_, future, _) = run_command(&app.db.url, &["log", "--since", "2999-01-01"]);
 
     assert_eq!(code, 0);
     assert!(
@@ -97,6 +100,14 @@ async fn log_lists_rows_as_a_table_or_as_json_filtered_by_status_object_and_subj
     let newest: Vec<Value> = serde_json::from_str(&by_subject).unwrap();
     assert_eq!(newest.len(), 1);
     assert_eq!(newest[0]["external_id"], "good-1");
+    let second_event: Vec<Value> = serde_json::from_str(&by_event).unwrap();
+    assert_eq!(second_event.len(), 2);
+    assert!(second_event.iter().all(|row| row["event_id"] == 2));
+    assert_eq!(
+        serde_json::from_str::<Vec<Value>>(&recent).unwrap().len(),
+        4
+    );
+    assert!(future.contains("no sync_log rows match"), "{future}");
 }
 
 #[tokio::test]
