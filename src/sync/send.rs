@@ -152,10 +152,12 @@ impl Sender<'_> {
         interruptible: bool,
     ) -> Vec<Answer> {
         let failure = RequestFailure::of(error);
+        // Salesforce's message can quote record values (a subscriber's number), so only the
+        // code goes to the log; the message is kept on the rows.
         tracing::warn!(
-            %error,
             sobject = %rows[0].sobject,
             rows = rows.len(),
+            status = error.status(),
             code = %failure.detail.code,
             "collections upsert failed"
         );
