@@ -20,6 +20,7 @@ use crate::report;
 use crate::salesforce::{LoginFlow, LoginStartup, SalesforceConfig};
 use crate::server::{RunningService, ServeConfig};
 use crate::signature::{KeyRing, PublicUrl, RequestSigner};
+use crate::store::retention::RetentionPolicy;
 use crate::store::temp_server::{Durability, TempServer};
 use crate::store::{LogFilter, PoolSettings, Store};
 use crate::sync::SyncSettings;
@@ -162,6 +163,8 @@ async fn start_service(
         },
         salesforce_startup: LoginStartup::default(),
         sync: SyncSettings::default(),
+        retention: RetentionPolicy::default(),
+        retention_interval: None,
         limits: ReceiveLimits::default(),
         auth: AuthConfig {
             ecdsa: Some(EcdsaConfig {

@@ -4,7 +4,7 @@ use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ContentArrangement, Table};
 use serde_json::Value;
 
-use crate::store::SyncLogEntry;
+use crate::store::{ApiUsageReading, Backlog, SyncLogEntry};
 
 /// The sync log as a table, one row per sync_log row.
 pub fn sync_log_table(entries: &[SyncLogEntry]) -> Table {
@@ -44,6 +44,78 @@ pub fn sync_log_table(entries: &[SyncLogEntry]) -> Table {
         ]);
     }
     table
+}
+
+/// `strexforce status` for people: rows per status, the oldest open row, API usage.
+pub fn status_text(backlog: &Backlog, usage: Option<&ApiUsageReading>) -> String {
+    let mut table = new_table();
+    table.set_header(["sync_log status", "rows"]);
+    for (status, rows) in &backlog.by_status {
+        let note = match status.as_str() {
+            "pending" if backlog.retrying > 0 => {
+                format!("{rows} ({} waiting to be retried)", backlog.retrying)
+            }
+            _ => rows.to_string(),
+        };
+        table.add_row([status.clone(), note]);
+    }
+    let oldest = match (backlog.oldest_open_at, backlog.oldest_open_age()) {
+        (Some(at), Some(age)) => format!(
+            "planned {} ago ({})",
+            human_age(age),
+            at.format("%Y-%m-%d %H:%M:%S UTC")
+        ),
+        _ => "none; nothing is waiting".to_owned(),
+    };
+    format!(
+        "{table}\nOldest row pending or in flight: {oldest}\n{}",
+        usage_text(backlog, usage)
+    )
+}
+
+fn usage_text(backlog: &Backlog, usage: Option<&ApiUsageReading>) -> String {
+    let Some(usage) = usage else {
+        return "Salesforce API usage: no reading yet (serve saves one while it sends)".to_owned();
+    };
+    let mut text = format!(
+        "Salesforce API usage: {} of {} calls in 24 h ({:.1} %), read {} ago by {}",
+        usage.used,
+        usage.allocation,
+        usage.share() * 100.0,
+        human_age(backlog.now - usage.observed_at),
+        usage.observed_by
+    );
+    if let Some(at) = usage.limit_exceeded_at {
+        text.push_str(&format!(
+            "\nLast REQUEST_LIMIT_EXCEEDED: {} ago ({})",
+            human_age(backlog.now - at),
+            at.format("%Y-%m-%d %H:%M:%S UTC")
+        ));
+    }
+    text
+}
+
+/// `3 d 4 h`, `5 min 12 s`: the two largest units.
+fn human_age(age: chrono::Duration) -> String {
+    let seconds = age.num_seconds().max(0);
+    let units = [(86_400, "d"), (3_600, "h"), (60, "min"), (1, "s")];
+    let parts: Vec<String> = units
+        .iter()
+        .scan(seconds, |left, (size, unit)| {
+            let count = *left / size;
+            *left %= size;
+            Some((count, *unit))
+        })
+        .skip_while(|(count, _)| *count == 0)
+        .take(2)
+        .filter(|(count, _)| *count > 0)
+        .map(|(count, unit)| format!("{count} {unit}"))
+        .collect();
+    if parts.is_empty() {
+        "0 s".to_owned()
+    } else {
+        parts.join(" ")
+    }
 }
 
 /// Records of one object as a two-column table: the record's id and its fields.
@@ -88,5 +160,21 @@ fn display_value(value: &Value) -> String {
     match value {
         Value::String(text) => text.clone(),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_show_their_two_largest_units() {
+        assert_eq!(
+            human_age(chrono::Duration::seconds(3 * 86_400 + 4 * 3600 + 5)),
+            "3 d 4 h"
+        );
+        assert_eq!(human_age(chrono::Duration::seconds(312)), "5 min 12 s");
+        assert_eq!(human_age(chrono::Duration::seconds(3600)), "1 h");
+        assert_eq!(human_age(chrono::Duration::zero()), "0 s");
     }
 }

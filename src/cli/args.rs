@@ -22,7 +22,8 @@ use crate::signature::{
     KeyError, KeyRing, KeyServerConfig, PublicUrl, PublicUrlError, parse_key_list,
 };
 use crate::store::PoolSettings;
-use crate::sync::{Backoff, SyncSettings};
+use crate::store::retention::{RetentionMode, RetentionPolicy};
+use crate::sync::{Backoff, LimitSettings, SyncSettings};
 
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArgs {
@@ -49,6 +50,8 @@ pub struct ServeArgs {
     pub sync: SyncArgs,
     #[command(flatten)]
     pub startup: StartupArgs,
+    #[command(flatten)]
+    pub retention: RetentionArgs,
     #[command(flatten)]
     pub limits: LimitArgs,
     #[command(flatten)]
@@ -287,6 +290,51 @@ pub struct SyncArgs {
     /// Rows still failing transiently after this many hours become dead.
     #[arg(long, env = "STREXFORCE_SYNC_MAX_AGE_HOURS", default_value_t = 72)]
     pub sync_max_age_hours: u64,
+    /// First retry delay after a transient failure, in milliseconds; it doubles per attempt.
+    #[arg(long, env = "STREXFORCE_SYNC_BACKOFF_BASE_MS", default_value_t = 2000)]
+    pub sync_backoff_base_ms: u64,
+    /// Longest retry delay, in seconds.
+    #[arg(long, env = "STREXFORCE_SYNC_BACKOFF_CAP_SECS", default_value_t = 900)]
+    pub sync_backoff_cap_secs: u64,
+    /// Under load, how long a batch that is not full waits for more rows, in milliseconds.
+    #[arg(long, env = "STREXFORCE_SYNC_GATHER_WINDOW_MS", default_value_t = 5)]
+    pub sync_gather_window_ms: u64,
+    /// The longest a batch keeps gathering, in milliseconds.
+    #[arg(long, env = "STREXFORCE_SYNC_GATHER_LIMIT_MS", default_value_t = 2000)]
+    pub sync_gather_limit_ms: u64,
+    /// Share of the daily API allocation (0 to 1) above which sending slows down.
+    #[arg(long, env = "STREXFORCE_SYNC_SLOW_DOWN_SHARE", default_value_t = 0.9)]
+    pub sync_slow_down_share: f64,
+    /// While slowed down, at most one batch per this many milliseconds.
+    #[arg(
+        long,
+        env = "STREXFORCE_SYNC_SLOW_DOWN_INTERVAL_MS",
+        default_value_t = 1000
+    )]
+    pub sync_slow_down_interval_ms: u64,
+    /// First pause after REQUEST_LIMIT_EXCEEDED, in milliseconds; it doubles per refusal.
+    #[arg(long, env = "STREXFORCE_SYNC_LIMIT_PAUSE_MS", default_value_t = 30_000)]
+    pub sync_limit_pause_ms: u64,
+    /// Longest pause after REQUEST_LIMIT_EXCEEDED, in seconds.
+    #[arg(
+        long,
+        env = "STREXFORCE_SYNC_LIMIT_PAUSE_MAX_SECS",
+        default_value_t = 900
+    )]
+    pub sync_limit_pause_max_secs: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RetentionArgs {
+    /// Days after which succeeded, skipped and ignored sync_log rows leave the live table.
+    #[arg(long, env = "STREXFORCE_RETENTION_DAYS", default_value_t = 30)]
+    pub retention_days: u64,
+    /// What happens to them: archive (moved to sync_log_archive) or delete.
+    #[arg(long, env = "STREXFORCE_RETENTION_MODE", default_value = "archive")]
+    pub retention_mode: RetentionMode,
+    /// How often `serve` applies retention, in minutes; 0 turns it off.
+    #[arg(long, env = "STREXFORCE_RETENTION_INTERVAL_MINS", default_value_t = 60)]
+    pub retention_interval_mins: u64,
 }
 
 fn secret(text: &str) -> Result<SecretString, String> {
@@ -303,6 +351,8 @@ impl ServeArgs {
             salesforce: self.salesforce.config()?,
             salesforce_startup: self.startup.settings(),
             sync: self.sync.settings(),
+            retention: self.retention.policy(),
+            retention_interval: self.retention.interval(),
             limits: self.limits.limits(),
             auth: self.auth.config()?,
             admin: self.admin.config()?,
@@ -516,9 +566,36 @@ impl SyncArgs {
             batch_size: usize::from(self.sync_batch_size),
             poll_interval: Duration::from_millis(self.sync_poll_interval_ms),
             lease: Duration::from_secs(self.sync_lease_secs),
-            backoff: Backoff::default(),
+            backoff: Backoff {
+                base: Duration::from_millis(self.sync_backoff_base_ms),
+                cap: Duration::from_secs(self.sync_backoff_cap_secs),
+            },
             max_age: Duration::from_secs(self.sync_max_age_hours * 3600),
+            gather_window: Duration::from_millis(self.sync_gather_window_ms),
+            gather_limit: Duration::from_millis(self.sync_gather_limit_ms),
+            limits: LimitSettings {
+                slow_down_share: self.sync_slow_down_share,
+                slow_down_interval: Duration::from_millis(self.sync_slow_down_interval_ms),
+                pause: Backoff {
+                    base: Duration::from_millis(self.sync_limit_pause_ms),
+                    cap: Duration::from_secs(self.sync_limit_pause_max_secs),
+                },
+            },
         }
+    }
+}
+
+impl RetentionArgs {
+    pub fn policy(&self) -> RetentionPolicy {
+        RetentionPolicy {
+            age: Duration::from_secs(self.retention_days * 24 * 3600),
+            mode: self.retention_mode,
+        }
+    }
+
+    pub fn interval(&self) -> Option<Duration> {
+        (self.retention_interval_mins > 0)
+            .then(|| Duration::from_secs(self.retention_interval_mins * 60))
     }
 }
 

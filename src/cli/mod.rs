@@ -1,18 +1,23 @@
 //! The `strexforce` command line.
 
 mod args;
+mod filter;
+mod log;
 mod mappings;
+mod prune;
 mod replay;
+mod requeue;
 mod salesforce;
 mod serve;
+mod status;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 pub use args::{
-    AuthFlowName, DatabaseArgs, MappingArgs, SalesforceArgs, ServeArgs, SettingsError, StartupArgs,
-    SyncArgs,
+    AuthFlowName, DatabaseArgs, MappingArgs, RetentionArgs, SalesforceArgs, ServeArgs,
+    SettingsError, StartupArgs, SyncArgs,
 };
 
 #[derive(Debug, Parser)]
@@ -43,6 +48,16 @@ enum Command {
         #[command(subcommand)]
         command: salesforce::SalesforceCommand,
     },
+    /// List sync_log rows: what was sent to Salesforce and what came of it.
+    Log(log::LogArgs),
+    /// Send failed or dead rows to Salesforce again.
+    Retry(requeue::RetryArgs),
+    /// Set failed, dead or pending rows aside so they are never sent.
+    Ignore(requeue::IgnoreArgs),
+    /// Show the backlog and the last Salesforce API usage reading.
+    Status(status::StatusArgs),
+    /// Move or delete old finished sync_log rows now (serve does it periodically).
+    Prune(prune::PruneArgs),
 }
 
 /// Parses the command line and runs the command.
@@ -50,10 +65,10 @@ pub fn main() -> ExitCode {
     // A missing .env file is normal; settings then come from the environment alone.
     let _ = dotenvy::dotenv();
     let cli = Cli::parse();
-    // The demo and the check print their own reports; logs would drown them unless asked for.
+    // The demo and the commands that print their own reports stay quiet unless asked for.
     let default_level = match cli.command {
-        Command::Demo(_) | Command::Salesforce { .. } => "warn",
-        _ => crate::telemetry::DEFAULT_FILTER,
+        Command::Serve(_) | Command::Migrate(_) => crate::telemetry::DEFAULT_FILTER,
+        _ => "warn",
     };
     crate::telemetry::init(default_level);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -83,5 +98,10 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Mappings(command) => mappings::run(command).await,
         Command::Replay(args) => replay::run(args).await,
         Command::Salesforce { command } => salesforce::run(command).await,
+        Command::Log(args) => log::log(args).await,
+        Command::Retry(args) => requeue::retry(args).await,
+        Command::Ignore(args) => requeue::ignore(args).await,
+        Command::Status(args) => status::status(args).await,
+        Command::Prune(args) => prune::prune(args).await,
     }
 }

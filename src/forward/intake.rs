@@ -10,10 +10,10 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
-use super::{Forward, ForwardKind, NumberingPlan, PayloadError, parse};
+use super::{DeliveryState, Forward, ForwardKind, NumberingPlan, PayloadError, parse};
 use crate::mapping::live::SharedMappings;
 use crate::mapping::{MappingSet, Plan};
-use crate::store::{EventStatus, NewEvent, Store, StoreError, StoredEvent};
+use crate::store::{DeliveryRank, EventStatus, NewEvent, Store, StoreError, StoredEvent};
 use crate::sync::SyncWake;
 
 /// Everything intake needs, shared by all requests.
@@ -34,6 +34,9 @@ pub enum Accepted {
     Unmapped { event_id: i64 },
     /// Stored; a mapping failed to render for it (the error is on the event).
     PlanFailed { event_id: i64, error: String },
+    /// Stored; a later state of the same transaction was stored before, so nothing was
+    /// planned.
+    Superseded { event_id: i64 },
     /// Stored before; nothing was added.
     Duplicate,
 }
@@ -44,6 +47,7 @@ impl Accepted {
             Accepted::Planned { .. } => "planned",
             Accepted::Unmapped { .. } => "unmapped",
             Accepted::PlanFailed { .. } => "plan_failed",
+            Accepted::Superseded { .. } => "superseded",
             Accepted::Duplicate => "duplicate",
         }
     }
@@ -52,7 +56,8 @@ impl Accepted {
         match self {
             Accepted::Planned { event_id, .. }
             | Accepted::Unmapped { event_id }
-            | Accepted::PlanFailed { event_id, .. } => Some(*event_id),
+            | Accepted::PlanFailed { event_id, .. }
+            | Accepted::Superseded { event_id } => Some(*event_id),
             Accepted::Duplicate => None,
         }
     }
@@ -145,6 +150,7 @@ impl Intake {
             upserts,
             error,
         } = PlanOutcome::of(&planned, forward);
+        let delivery = DeliveryState::of(forward);
         let event = NewEvent {
             kind: forward.kind.as_str(),
             dedupe_key: &dedupe_key,
@@ -155,9 +161,15 @@ impl Intake {
             status,
             error: error.as_deref(),
             mapping_version: Some(mappings.version()),
+            delivery: delivery.as_ref().map(|state| DeliveryRank {
+                key: &state.key,
+                rank: state.rank,
+            }),
         };
-        let StoredEvent::New { event_id } = self.store.store_event(&event, upserts).await? else {
-            return Ok(Accepted::Duplicate);
+        let event_id = match self.store.store_event(&event, upserts).await? {
+            StoredEvent::New { event_id } => event_id,
+            StoredEvent::Superseded { event_id } => return Ok(Accepted::Superseded { event_id }),
+            StoredEvent::Duplicate => return Ok(Accepted::Duplicate),
         };
         Ok(match (status, error) {
             (EventStatus::Planned, _) => Accepted::Planned {
@@ -185,12 +197,15 @@ impl Intake {
             status: EventStatus::Rejected,
             error: Some(&message),
             mapping_version: None,
+            delivery: None,
         };
         match self.store.store_event(&event, &[]).await {
-            Ok(StoredEvent::New { event_id }) => IntakeError::Rejected {
-                error,
-                event_id: Some(event_id),
-            },
+            Ok(StoredEvent::New { event_id } | StoredEvent::Superseded { event_id }) => {
+                IntakeError::Rejected {
+                    error,
+                    event_id: Some(event_id),
+                }
+            }
             Ok(StoredEvent::Duplicate) => IntakeError::Rejected {
                 error,
                 event_id: None,

@@ -91,6 +91,7 @@ pub struct SalesforceClient {
     http: reqwest::Client,
     auth: Authenticator,
     api_version: String,
+    request_timeout: std::time::Duration,
     usage: Mutex<Option<ApiUsage>>,
 }
 
@@ -123,6 +124,7 @@ impl SalesforceClient {
             http,
             auth,
             api_version: config.api_version.clone(),
+            request_timeout: config.request_timeout,
             usage: Mutex::new(None),
         }))
     }
@@ -162,6 +164,11 @@ impl SalesforceClient {
             .await
             .map_err(ApiError::Transport)?;
         self.finish(response).await
+    }
+
+    /// The longest one request may take, connection included.
+    pub fn request_timeout(&self) -> std::time::Duration {
+        self.request_timeout
     }
 
     /// The latest API usage Salesforce reported.

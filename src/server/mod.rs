@@ -26,15 +26,19 @@ use crate::forward::intake::Intake;
 use crate::forward::limits::ReceiveLimits;
 use crate::mapping::{MappingSet, MappingSettings};
 use crate::salesforce::{LoginRetry, LoginStartup, SalesforceClient, SalesforceConfig};
+use crate::store::retention::{self, RetentionPolicy};
 use crate::store::{PoolSettings, Store};
-use crate::sync::{SyncSettings, SyncWake, spawn_workers};
+use crate::sync::{ApiBudget, SyncContext, SyncSettings, SyncWake, spawn_workers};
 
 pub use crate::forward::limits::DEFAULT_BODY_LIMIT;
 use admin::AdminConfig;
 use problem::Problem;
 
-/// How long shutdown waits for workers to record the batch they are sending.
+/// How long shutdown waits for workers to record the batch they are sending. A worker still
+/// sending after that is stopped; its rows come back when their lease runs out.
 const WORKER_DRAIN_LIMIT: Duration = Duration::from_secs(30);
+/// How long shutdown waits for forwards that are being received to be answered.
+const HTTP_DRAIN_LIMIT: Duration = Duration::from_secs(10);
 
 /// Everything `serve` needs, already validated.
 #[derive(Debug, Clone)]
@@ -47,6 +51,9 @@ pub struct ServeConfig {
     /// Whether a failed login stops the start, or sync waits for a later login.
     pub salesforce_startup: LoginStartup,
     pub sync: SyncSettings,
+    pub retention: RetentionPolicy,
+    /// How often retention runs inside `serve`; `None` leaves it to `strexforce prune`.
+    pub retention_interval: Option<Duration>,
     pub limits: ReceiveLimits,
     pub auth: AuthConfig,
     /// The operator endpoints; `None` keeps them off.
@@ -71,6 +78,8 @@ pub enum StartError {
     Io(#[from] std::io::Error),
     #[error("cannot set up the key server client: {0}")]
     KeyServer(#[source] reqwest::Error),
+    #[error("invalid settings: {0}")]
+    Settings(String),
 }
 
 /// A started service.
@@ -130,6 +139,7 @@ async fn start_in_span(
     if config.auth.is_insecure() {
         tracing::warn!("forwards are NOT authenticated (--insecure-no-auth): anyone can post");
     }
+    check_lease(&config)?;
     let store = Store::connect(&config.database_url, &config.pool).await?;
     store.migrate().await?;
     let mappings = load_mappings(&config)?;
@@ -155,25 +165,27 @@ async fn start_in_span(
         intake,
         limits: config.limits.clone(),
     };
+    let context = SyncContext {
+        store: store.clone(),
+        salesforce: salesforce.clone(),
+        settings: config.sync.clone(),
+        wake,
+        budget: Arc::new(ApiBudget::new(config.sync.limits.clone(), store.clone())),
+    };
     let workers = if logged_in {
-        spawn_workers(
-            store.clone(),
-            salesforce.clone(),
-            config.sync.clone(),
-            wake,
-            shutdown.clone(),
-        )
+        spawn_workers(context, shutdown.clone())
     } else {
         let retry = config.salesforce_startup.retry.clone();
-        sync_after_login(
-            store.clone(),
-            salesforce.clone(),
-            config.sync.clone(),
-            wake,
-            retry,
-            shutdown.clone(),
-        )
+        sync_after_login(context, retry, shutdown.clone())
     };
+    if let Some(interval) = config.retention_interval {
+        tokio::spawn(retention::run_periodically(
+            store.clone(),
+            config.retention,
+            interval,
+            shutdown.clone(),
+        ));
+    }
     let login = salesforce.login_status();
     let (router, admin_addr) = surfaces(&config, receiver, login.clone(), &shutdown).await?;
     // Readiness names the login state.
@@ -218,20 +230,17 @@ async fn log_in_at_start(
 /// Keeps logging in, then starts the workers. Until then no row is claimed, so waiting
 /// rows use up no attempts.
 fn sync_after_login(
-    store: Store,
-    salesforce: Arc<SalesforceClient>,
-    settings: SyncSettings,
-    wake: SyncWake,
+    context: SyncContext,
     retry: LoginRetry,
     shutdown: CancellationToken,
 ) -> JoinSet<()> {
     let mut set = JoinSet::new();
     set.spawn(async move {
-        if !crate::salesforce::keep_logging_in(&salesforce, &retry, &shutdown).await {
+        if !crate::salesforce::keep_logging_in(&context.salesforce, &retry, &shutdown).await {
             return;
         }
         tracing::info!("logged in to Salesforce at last; sync starts");
-        let mut workers = spawn_workers(store, salesforce, settings, wake, shutdown);
+        let mut workers = spawn_workers(context, shutdown);
         while workers.join_next().await.is_some() {}
     });
     set
@@ -303,6 +312,21 @@ fn with_common_layers(router: Router) -> Router {
         }))
 }
 
+/// A claim must outlive the request sent under it, or another process could send the same
+/// row while the first request is still on its way.
+fn check_lease(config: &ServeConfig) -> Result<(), StartError> {
+    let request = config.salesforce.request_timeout;
+    if config.sync.lease < request * 2 {
+        return Err(StartError::Settings(format!(
+            "the sync lease ({} s) must be at least twice the Salesforce request timeout \
+             ({} s); raise STREXFORCE_SYNC_LEASE_SECS or lower SF_REQUEST_TIMEOUT_SECS",
+            config.sync.lease.as_secs(),
+            request.as_secs()
+        )));
+    }
+    Ok(())
+}
+
 async fn serve(
     listener: TcpListener,
     router: Router,
@@ -310,7 +334,18 @@ async fn serve(
     mut workers: JoinSet<()>,
     shutdown: CancellationToken,
 ) -> Result<(), std::io::Error> {
-    let served = listener::serve_http(listener, router, shutdown.clone(), header_timeout).await;
+    let served = listener::serve_http(listener, router, shutdown.clone(), header_timeout);
+    let drain_limit = async {
+        shutdown.cancelled().await;
+        tokio::time::sleep(HTTP_DRAIN_LIMIT).await;
+    };
+    let served = tokio::select! {
+        served = served => served,
+        _ = drain_limit => {
+            tracing::warn!("forwards still being received at shutdown were cut off");
+            Ok(())
+        }
+    };
     shutdown.cancel();
     let drained = tokio::time::timeout(WORKER_DRAIN_LIMIT, async {
         while workers.join_next().await.is_some() {}

@@ -6,15 +6,59 @@ use sqlx::types::Json;
 
 use super::{Store, StoreError};
 
-/// Which rows to list.
+/// Which rows to list (or to retry or ignore). Conditions left `None` match every row.
 #[derive(Debug, Clone, Default)]
 pub struct LogFilter {
+    /// sync_log row ids.
+    pub ids: Option<Vec<i64>>,
     pub event_ids: Option<Vec<i64>>,
     pub statuses: Option<Vec<String>>,
     pub sobject: Option<String>,
     pub subject: Option<String>,
     pub since: Option<DateTime<Utc>>,
     pub limit: i64,
+    /// Take the newest `limit` rows instead of the oldest (they are still listed oldest
+    /// first).
+    pub latest: bool,
+}
+
+/// The conditions of a [`LogFilter`] on `sync_log s`, binds `$1` to `$6`.
+macro_rules! log_filter_conditions {
+    () => {
+        "($1::bigint[] IS NULL OR s.id = ANY($1))
+         AND ($2::bigint[] IS NULL OR s.event_id = ANY($2))
+         AND ($3::text[] IS NULL OR s.status = ANY($3))
+         AND ($4::text IS NULL OR s.sobject = $4)
+         AND ($5::text IS NULL OR s.subject = $5)
+         AND ($6::timestamptz IS NULL OR s.created_at >= $6)"
+    };
+}
+pub(crate) use log_filter_conditions;
+
+impl LogFilter {
+    /// Binds the filter's conditions, in the order `log_filter_conditions!` expects.
+    pub(crate) fn bind<'q, O>(
+        &'q self,
+        query: sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>,
+    ) -> sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments> {
+        query
+            .bind(self.ids.as_deref())
+            .bind(self.event_ids.as_deref())
+            .bind(self.statuses.as_deref())
+            .bind(self.sobject.as_deref())
+            .bind(self.subject.as_deref())
+            .bind(self.since)
+    }
+
+    /// Whether the filter says anything at all; retry and ignore refuse an empty one.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_none()
+            && self.event_ids.is_none()
+            && self.statuses.is_none()
+            && self.sobject.is_none()
+            && self.subject.is_none()
+            && self.since.is_none()
+    }
 }
 
 /// One sync_log row with the event fields people ask about.
@@ -39,6 +83,8 @@ pub struct SyncLogEntry {
     pub created_in_salesforce: Option<bool>,
     pub error_code: Option<String>,
     pub error_message: Option<String>,
+    pub error_fields: Option<Vec<String>>,
+    pub claimed_by: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -56,31 +102,29 @@ pub struct EventSummary {
 }
 
 impl Store {
-    /// Rows matching the filter, oldest first, at most `filter.limit`.
+    /// Rows matching the filter, oldest first, at most `filter.limit` (the oldest ones, or
+    /// the newest with `filter.latest`).
     pub async fn sync_log(&self, filter: &LogFilter) -> Result<Vec<SyncLogEntry>, StoreError> {
-        let rows = sqlx::query_as(
-            "SELECT s.id, s.event_id, e.kind AS event_kind, s.mapping, s.rule, s.step, s.subject,
-                    s.operation, s.sobject, s.external_id_field, s.external_id, s.record,
-                    s.status, s.attempts, s.next_attempt_at, s.salesforce_id,
-                    s.created_in_salesforce, s.error_code, s.error_message, s.created_at,
-                    s.updated_at
-             FROM sync_log s JOIN inbound_event e ON e.id = s.event_id
-             WHERE ($1::bigint[] IS NULL OR s.event_id = ANY($1))
-               AND ($2::text[] IS NULL OR s.status = ANY($2))
-               AND ($3::text IS NULL OR s.sobject = $3)
-               AND ($4::text IS NULL OR s.subject = $4)
-               AND ($5::timestamptz IS NULL OR s.created_at >= $5)
-             ORDER BY s.id
-             LIMIT $6",
-        )
-        .bind(filter.event_ids.as_deref())
-        .bind(filter.statuses.as_deref())
-        .bind(filter.sobject.as_deref())
-        .bind(filter.subject.as_deref())
-        .bind(filter.since)
-        .bind(filter.limit)
-        .fetch_all(&self.pool)
-        .await?;
+        const QUERY: &str = concat!(
+            "SELECT * FROM (
+                 SELECT s.id, s.event_id, e.kind AS event_kind, s.mapping, s.rule, s.step,
+                        s.subject, s.operation, s.sobject, s.external_id_field, s.external_id,
+                        s.record, s.status, s.attempts, s.next_attempt_at, s.salesforce_id,
+                        s.created_in_salesforce, s.error_code, s.error_message, s.error_fields,
+                        s.claimed_by, s.created_at, s.updated_at
+                 FROM sync_log s JOIN inbound_event e ON e.id = s.event_id
+                 WHERE ",
+            log_filter_conditions!(),
+            " ORDER BY CASE WHEN $8 THEN -s.id ELSE s.id END
+                 LIMIT $7) page
+             ORDER BY id"
+        );
+        let rows = filter
+            .bind(sqlx::query_as(QUERY))
+            .bind(filter.limit)
+            .bind(filter.latest)
+            .fetch_all(&self.pool)
+            .await?;
         Ok(rows)
     }
 

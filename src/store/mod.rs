@@ -1,19 +1,38 @@
 //! Postgres: the durable record of every forward and of every upsert planned from it.
 
+mod api_usage;
+mod backlog;
 mod events;
 pub mod log_view;
 pub mod replay;
+mod requeue;
+pub mod retention;
 pub mod sync_log;
 pub mod temp_server;
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
-pub use events::{EventStatus, NewEvent, StoredEvent};
+pub use api_usage::ApiUsageReading;
+pub use backlog::Backlog;
+pub use events::{DeliveryRank, EventStatus, NewEvent, StoredEvent};
 pub use log_view::{EventSummary, LogFilter, SyncLogEntry};
-pub use sync_log::{ClaimedRow, RowOutcome, RowStatus};
+pub use requeue::{IgnoreReport, RetryReport};
+pub use sync_log::{BatchGroup, Claim, ClaimedRow, ErrorDetail, RowOutcome, RowStatus};
+
+/// How this process signs what it writes (`claimed_by`, `observed_by`): host name and pid.
+pub fn process_name() -> &'static str {
+    static NAME: OnceLock<String> = OnceLock::new();
+    NAME.get_or_init(|| {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|name| name.trim().to_owned())
+            .unwrap_or_else(|_| "localhost".to_owned());
+        format!("{host}:{}", std::process::id())
+    })
+}
 
 /// Errors from the database layer.
 #[derive(Debug, thiserror::Error)]

@@ -1,10 +1,14 @@
 //! Claiming sync_log rows for sending and recording what Salesforce answered.
 //!
+//! This is where "several processes never send the same row at the same time" is kept.
 //! Claims use `FOR UPDATE SKIP LOCKED` plus a lease: the row lock keeps two workers (in this
 //! process or in another replica) from claiming the same row at the same moment, and the
-//! lease (`lease_token`, `lease_expires_at`) lets a row claimed by a process that died be
-//! claimed again once the lease has run out. Outcomes are written only while the writer still
-//! holds the lease, so a worker that lost its lease cannot overwrite a newer attempt.
+//! status check is evaluated again on the locked row version, so a row another claim has
+//! just committed as `in_flight` is never taken a second time. The lease (`lease_token`,
+//! `lease_expires_at`) lets a row claimed by a process that died be claimed again once the
+//! lease has run out; a worker extends its lease before every request it sends, and sends
+//! nothing once the lease is lost. Outcomes are written only while the writer still holds
+//! the lease, so a worker that lost its lease cannot overwrite a newer attempt.
 
 use std::time::Duration;
 
@@ -70,8 +74,44 @@ pub struct ClaimedRow {
     pub record: Json<Map<String, Value>>,
     pub create_only: Json<Map<String, Value>>,
     pub attempts: i32,
-    pub created_at: DateTime<Utc>,
+    /// Since when transient failures count towards the retry age: the row's planning, or
+    /// the last time an operator sent it back.
+    pub retry_since: DateTime<Utc>,
+    /// Set when an earlier attempt created the record but could not finish the row.
+    pub created_in_salesforce: Option<bool>,
+    pub salesforce_id: Option<String>,
     pub lease_token: Uuid,
+}
+
+/// The rows one request can carry: one object, one external-id field, one operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchGroup {
+    pub sobject: String,
+    pub external_id_field: String,
+    pub operation: String,
+}
+
+impl ClaimedRow {
+    pub fn group(&self) -> BatchGroup {
+        BatchGroup {
+            sobject: self.sobject.clone(),
+            external_id_field: self.external_id_field.clone(),
+            operation: self.operation.clone(),
+        }
+    }
+}
+
+/// What to claim.
+#[derive(Debug, Clone)]
+pub struct Claim<'a> {
+    pub limit: i64,
+    pub lease: Duration,
+    /// The lease token; a batch claimed in several steps uses one token throughout.
+    pub token: Uuid,
+    /// Only rows of this group; `None` takes the group of the oldest claimable row.
+    pub group: Option<&'a BatchGroup>,
+    /// Recorded in `claimed_by`.
+    pub claimed_by: &'a str,
 }
 
 /// What happened to a claimed row.
@@ -83,10 +123,12 @@ pub enum RowOutcome {
     },
     /// Salesforce refused the record; sending it again would fail the same way.
     Failed(ErrorDetail),
-    /// A passing failure; send again at `at`.
+    /// A passing failure; send again at `at`. `created_id` is the record this attempt
+    /// created before it failed, so that the next attempt still sends the create-only fields.
     Retry {
         at: DateTime<Utc>,
         error: ErrorDetail,
+        created_id: Option<String>,
     },
     /// Failed transiently for longer than the retry age.
     Dead(ErrorDetail),
@@ -137,19 +179,17 @@ macro_rules! claimable {
 }
 
 impl Store {
-    /// Claims up to `limit` rows that go to Salesforce in one request: the oldest claimable
-    /// row and others with the same object, external-id field and operation.
-    pub async fn claim_batch(
-        &self,
-        limit: i64,
-        lease: Duration,
-    ) -> Result<Vec<ClaimedRow>, StoreError> {
+    /// Claims up to `claim.limit` rows that go to Salesforce in one request: rows of the
+    /// given group, or else of the group of the oldest claimable row.
+    pub async fn claim_batch(&self, claim: &Claim<'_>) -> Result<Vec<ClaimedRow>, StoreError> {
         const CLAIM: &str = concat!(
             "WITH first_row AS (
-                 SELECT s.sobject, s.external_id_field, s.operation FROM sync_log s
-                 WHERE ",
+                 (SELECT s.sobject, s.external_id_field, s.operation FROM sync_log s
+                  WHERE $4::text IS NULL AND ",
             claimable!(),
-            " ORDER BY s.id LIMIT 1),
+            " ORDER BY s.id LIMIT 1)
+                 UNION ALL
+                 SELECT $4::text, $5::text, $6::text WHERE $4::text IS NOT NULL),
              claimed AS (
                  SELECT s.id FROM sync_log s, first_row f
                  WHERE s.sobject = f.sobject AND s.external_id_field = f.external_id_field
@@ -158,21 +198,40 @@ impl Store {
             " ORDER BY s.id LIMIT $1
                  FOR UPDATE OF s SKIP LOCKED)
              UPDATE sync_log u
-             SET status = 'in_flight', lease_token = $2,
+             SET status = 'in_flight', lease_token = $2, claimed_by = $7,
                  lease_expires_at = now() + make_interval(secs => $3), updated_at = now()
              FROM claimed c WHERE u.id = c.id
              RETURNING u.id, u.event_id, u.step, u.operation, u.sobject, u.external_id_field,
-                       u.external_id, u.record, u.create_only, u.attempts, u.created_at,
-                       u.lease_token"
+                       u.external_id, u.record, u.create_only, u.attempts,
+                       COALESCE(u.requeued_at, u.created_at) AS retry_since,
+                       u.created_in_salesforce, u.salesforce_id, u.lease_token"
         );
+        let group = claim.group;
         let mut rows: Vec<ClaimedRow> = sqlx::query_as(CLAIM)
-            .bind(limit)
-            .bind(Uuid::new_v4())
-            .bind(lease.as_secs_f64())
+            .bind(claim.limit)
+            .bind(claim.token)
+            .bind(claim.lease.as_secs_f64())
+            .bind(group.map(|g| g.sobject.as_str()))
+            .bind(group.map(|g| g.external_id_field.as_str()))
+            .bind(group.map(|g| g.operation.as_str()))
+            .bind(claim.claimed_by)
             .fetch_all(&self.pool)
             .await?;
         rows.sort_by_key(|row| row.id);
         Ok(rows)
+    }
+
+    /// Pushes the end of a claim further out; returns how many rows the claim still holds.
+    pub async fn extend_lease(&self, token: Uuid, lease: Duration) -> Result<u64, StoreError> {
+        let result = sqlx::query(
+            "UPDATE sync_log SET lease_expires_at = now() + make_interval(secs => $2)
+             WHERE lease_token = $1 AND status = 'in_flight'",
+        )
+        .bind(token)
+        .bind(lease.as_secs_f64())
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected())
     }
 
     /// Puts rows whose lease ran out (their worker died or hung) back to pending.
@@ -238,8 +297,14 @@ impl OutcomeColumns {
                 error: None,
                 ..base("succeeded", &ErrorDetail::none())
             },
-            RowOutcome::Retry { at, error } => OutcomeColumns {
+            RowOutcome::Retry {
+                at,
+                error,
+                created_id,
+            } => OutcomeColumns {
                 next_attempt_at: Some(*at),
+                salesforce_id: created_id.clone(),
+                created: created_id.as_ref().map(|_| true),
                 ..base("pending", error)
             },
             RowOutcome::Failed(error) => base("failed", error),
@@ -265,68 +330,74 @@ async fn update_rows(
         .iter()
         .map(|(_, o)| OutcomeColumns::of(o))
         .collect();
-    let codes: Vec<Option<String>> = columns
-        .iter()
-        .map(|c| c.error.as_ref().map(|e| e.code.clone()))
-        .collect();
-    let messages: Vec<Option<String>> = columns
-        .iter()
-        .map(|c| c.error.as_ref().map(|e| e.message.clone()))
-        .collect();
+    bind_outcomes(sqlx::query(UPDATE_OUTCOMES), outcomes, &columns)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+const UPDATE_OUTCOMES: &str = "
+    UPDATE sync_log s SET
+        status = o.status,
+        attempts = s.attempts + o.counted::int,
+        next_attempt_at = COALESCE(o.next_attempt_at, s.next_attempt_at),
+        salesforce_id = COALESCE(o.salesforce_id, s.salesforce_id),
+        created_in_salesforce = COALESCE(o.created, s.created_in_salesforce),
+        error_code = CASE WHEN o.keep_error THEN s.error_code ELSE o.error_code END,
+        error_message = CASE WHEN o.keep_error THEN s.error_message ELSE o.error_message END,
+        error_fields = CASE WHEN o.keep_error THEN s.error_fields
+                            WHEN o.error_fields IS NULL THEN NULL
+                            ELSE ARRAY(SELECT jsonb_array_elements_text(o.error_fields)) END,
+        last_attempt_at = CASE WHEN o.counted THEN now() ELSE s.last_attempt_at END,
+        lease_token = NULL, lease_expires_at = NULL, updated_at = now()
+    FROM UNNEST($1::bigint[], $2::uuid[], $3::text[], $4::bool[], $5::timestamptz[],
+                $6::text[], $7::bool[], $8::text[], $9::text[], $10::jsonb[], $11::bool[])
+         AS o(id, token, status, counted, next_attempt_at, salesforce_id, created,
+              error_code, error_message, error_fields, keep_error)
+    WHERE s.id = o.id AND s.lease_token = o.token AND s.status = 'in_flight'";
+
+type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
+
+/// The outcomes as one array per column, in the order `UPDATE_OUTCOMES` reads them.
+fn bind_outcomes<'q>(
+    query: PgQuery<'q>,
+    outcomes: &[(ClaimedRow, RowOutcome)],
+    columns: &[OutcomeColumns],
+) -> PgQuery<'q> {
+    let error = |part: fn(&ErrorDetail) -> String| -> Vec<Option<String>> {
+        columns.iter().map(|c| c.error.as_ref().map(part)).collect()
+    };
     let fields: Vec<Option<Json<Vec<String>>>> = columns
         .iter()
         .map(|c| c.error.as_ref().map(|e| Json(e.fields.clone())))
         .collect();
-    sqlx::query(
-        "UPDATE sync_log s SET
-             status = o.status,
-             attempts = s.attempts + o.counted::int,
-             next_attempt_at = COALESCE(o.next_attempt_at, s.next_attempt_at),
-             salesforce_id = COALESCE(o.salesforce_id, s.salesforce_id),
-             created_in_salesforce = COALESCE(o.created, s.created_in_salesforce),
-             error_code = CASE WHEN o.keep_error THEN s.error_code ELSE o.error_code END,
-             error_message = CASE WHEN o.keep_error THEN s.error_message
-                                  ELSE o.error_message END,
-             error_fields = CASE WHEN o.keep_error THEN s.error_fields
-                                 WHEN o.error_fields IS NULL THEN NULL
-                                 ELSE ARRAY(SELECT jsonb_array_elements_text(o.error_fields)) END,
-             last_attempt_at = CASE WHEN o.counted THEN now() ELSE s.last_attempt_at END,
-             lease_token = NULL, lease_expires_at = NULL, updated_at = now()
-         FROM UNNEST($1::bigint[], $2::uuid[], $3::text[], $4::bool[], $5::timestamptz[],
-                     $6::text[], $7::bool[], $8::text[], $9::text[], $10::jsonb[], $11::bool[])
-              AS o(id, token, status, counted, next_attempt_at, salesforce_id, created,
-                   error_code, error_message, error_fields, keep_error)
-         WHERE s.id = o.id AND s.lease_token = o.token AND s.status = 'in_flight'",
-    )
-    .bind(outcomes.iter().map(|(row, _)| row.id).collect::<Vec<_>>())
-    .bind(
-        outcomes
-            .iter()
-            .map(|(row, _)| row.lease_token)
-            .collect::<Vec<_>>(),
-    )
-    .bind(columns.iter().map(|c| c.status).collect::<Vec<_>>())
-    .bind(columns.iter().map(|c| c.counted).collect::<Vec<_>>())
-    .bind(
-        columns
-            .iter()
-            .map(|c| c.next_attempt_at)
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        columns
-            .iter()
-            .map(|c| c.salesforce_id.clone())
-            .collect::<Vec<_>>(),
-    )
-    .bind(columns.iter().map(|c| c.created).collect::<Vec<_>>())
-    .bind(codes)
-    .bind(messages)
-    .bind(fields)
-    .bind(columns.iter().map(|c| c.keep_error).collect::<Vec<_>>())
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
+    query
+        .bind(outcomes.iter().map(|(row, _)| row.id).collect::<Vec<_>>())
+        .bind(
+            outcomes
+                .iter()
+                .map(|(row, _)| row.lease_token)
+                .collect::<Vec<_>>(),
+        )
+        .bind(columns.iter().map(|c| c.status).collect::<Vec<_>>())
+        .bind(columns.iter().map(|c| c.counted).collect::<Vec<_>>())
+        .bind(
+            columns
+                .iter()
+                .map(|c| c.next_attempt_at)
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            columns
+                .iter()
+                .map(|c| c.salesforce_id.clone())
+                .collect::<Vec<_>>(),
+        )
+        .bind(columns.iter().map(|c| c.created).collect::<Vec<_>>())
+        .bind(error(|e| e.code.clone()))
+        .bind(error(|e| e.message.clone()))
+        .bind(fields)
+        .bind(columns.iter().map(|c| c.keep_error).collect::<Vec<_>>())
 }
 
 /// What becomes of rows that refer to a row with this outcome.

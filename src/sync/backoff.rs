@@ -31,10 +31,21 @@ impl Backoff {
 
     /// A random delay within the ceiling.
     pub fn delay(&self, attempts: u32) -> Duration {
-        let ceiling = self.ceiling(attempts);
-        let millis = ceiling.as_millis().min(u64::MAX as u128) as u64;
-        Duration::from_millis(rand::rng().random_range(0..=millis))
+        random_up_to(self.ceiling(attempts))
     }
+
+    /// A pause of at least half the ceiling: used where waiting is the point (the API
+    /// allocation is spent), so a pause never collapses to nothing, while replicas that hit
+    /// the limit together still probe at different moments.
+    pub fn pause(&self, attempts: u32) -> Duration {
+        let half = self.ceiling(attempts) / 2;
+        half + random_up_to(half)
+    }
+}
+
+fn random_up_to(ceiling: Duration) -> Duration {
+    let millis = ceiling.as_millis().min(u64::MAX as u128) as u64;
+    Duration::from_millis(rand::rng().random_range(0..=millis))
 }
 
 #[cfg(test)]
@@ -59,6 +70,17 @@ mod tests {
 
         for attempts in 0..20 {
             assert!(backoff.delay(attempts) <= backoff.ceiling(attempts));
+        }
+    }
+
+    #[test]
+    fn pauses_take_at_least_half_the_ceiling() {
+        let backoff = Backoff::default();
+
+        for attempts in 0..20 {
+            let pause = backoff.pause(attempts);
+            assert!(pause >= backoff.ceiling(attempts) / 2);
+            assert!(pause <= backoff.ceiling(attempts));
         }
     }
 }

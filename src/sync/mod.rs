@@ -1,9 +1,14 @@
 //! Sync workers: they take pending sync_log rows, send them to Salesforce in batches and
 //! record each record's outcome on its row.
 
+mod api_budget;
 mod backoff;
 pub mod classify;
+mod gather;
+mod lease;
+mod outcome;
 mod send;
+mod single;
 mod worker;
 
 use std::sync::Arc;
@@ -13,6 +18,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+pub use api_budget::{ApiBudget, LimitSettings};
 pub use backoff::Backoff;
 pub use worker::Worker;
 
@@ -28,12 +34,18 @@ pub struct SyncSettings {
     pub batch_size: usize,
     /// How often an idle worker looks for rows that became due (retries, other replicas).
     pub poll_interval: Duration,
-    /// How long a claim lasts before another worker may take the row over.
+    /// How long a claim lasts before another worker may take the row over. Must be longer
+    /// than one Salesforce request may take: the lease is extended before each request.
     pub lease: Duration,
     pub backoff: Backoff,
     /// Rows still failing transiently after this long since they were planned become `dead`.
     /// Longer than the 48 hours Strex keeps retrying a forward.
     pub max_age: Duration,
+    /// Under load, a batch that is not full waits this long for more rows, again and again
+    /// while each wait brings some, up to `gather_limit`. An idle engine sends at once.
+    pub gather_window: Duration,
+    pub gather_limit: Duration,
+    pub limits: LimitSettings,
 }
 
 impl Default for SyncSettings {
@@ -45,6 +57,9 @@ impl Default for SyncSettings {
             lease: Duration::from_secs(120),
             backoff: Backoff::default(),
             max_age: Duration::from_secs(72 * 3600),
+            gather_window: Duration::from_millis(5),
+            gather_limit: Duration::from_secs(2),
+            limits: LimitSettings::default(),
         }
     }
 }
@@ -65,24 +80,23 @@ impl SyncWake {
     }
 }
 
+/// What the workers of one process share.
+#[derive(Clone)]
+pub struct SyncContext {
+    pub store: Store,
+    pub salesforce: Arc<SalesforceClient>,
+    pub settings: SyncSettings,
+    pub wake: SyncWake,
+    pub budget: Arc<ApiBudget>,
+}
+
 /// Starts the configured number of workers; they stop when `shutdown` is cancelled, after
 /// recording the outcome of the batch they are sending.
-pub fn spawn_workers(
-    store: Store,
-    salesforce: Arc<SalesforceClient>,
-    settings: SyncSettings,
-    wake: SyncWake,
-    shutdown: CancellationToken,
-) -> JoinSet<()> {
+pub fn spawn_workers(context: SyncContext, shutdown: CancellationToken) -> JoinSet<()> {
     let mut workers = JoinSet::new();
-    for number in 0..settings.workers.max(1) {
-        let worker = Worker::new(
-            number,
-            store.clone(),
-            salesforce.clone(),
-            settings.clone(),
-            wake.clone(),
-        );
+    let gather_turn = gather::GatherTurn::default();
+    for number in 0..context.settings.workers.max(1) {
+        let worker = Worker::new(number, context.clone(), gather_turn.clone());
         workers.spawn(worker.run(shutdown.clone()));
     }
     workers

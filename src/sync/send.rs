@@ -1,348 +1,259 @@
-//! Sending one claimed batch and turning Salesforce's answers into row outcomes.
+//! Sending one claimed batch through sObject Collections.
 //!
-//! Create-only fields: the first request leaves them out, so an existing record keeps its
-//! values. A record that turns out to be new gets them in a second request: when Salesforce
-//! created it (`created: true`), or when it refused to create it because a required field was
-//! missing and every missing field is a create-only one (a placeholder LastName, say). Only
-//! records that are new cost the extra call.
+//! A batch holds rows of one object, external-id field and operation, at most 200 (the
+//! Collections limit). Results come back in request order and are matched to rows by
+//! position; a response with another number of results is a protocol error, retried, never
+//! read as a partial success. A batch refused as a whole because of one record is split
+//! until that record is alone. What Collections cannot express goes to the single-record
+//! resource instead (see `single.rs`).
 
 use std::collections::HashSet;
-use std::time::Duration;
 
-use chrono::Utc;
 use serde_json::{Map, Value};
+use tokio_util::sync::CancellationToken;
 
 use super::SyncSettings;
-use super::classify::{self, Disposition};
-use crate::salesforce::{ApiError, RecordError, RecordResult, SalesforceClient};
-use crate::store::sync_log::ErrorDetail;
+use super::api_budget::CallReport;
+use super::classify::Disposition;
+use super::lease::Lease;
+use super::outcome::{self, Answer, RequestFailure, Step};
+use crate::salesforce::{ApiError, RecordResult, SalesforceClient};
 use crate::store::{ClaimedRow, RowOutcome};
 
-/// Sends a batch claimed for one object, external-id field and operation.
-#[tracing::instrument(skip_all, fields(sobject, rows = rows.len()))]
-pub async fn send_batch(
-    salesforce: &SalesforceClient,
-    settings: &SyncSettings,
-    rows: Vec<ClaimedRow>,
-) -> Vec<(ClaimedRow, RowOutcome)> {
-    if let Some(first) = rows.first() {
-        tracing::Span::current().record("sobject", first.sobject.as_str());
+/// Sends the requests of one batch and keeps count of them.
+pub struct Sender<'a> {
+    pub salesforce: &'a SalesforceClient,
+    pub settings: &'a SyncSettings,
+    pub lease: &'a mut Lease,
+    pub shutdown: &'a CancellationToken,
+    pub report: CallReport,
+}
+
+impl Sender<'_> {
+    /// Sends a batch claimed for one object, external-id field and operation.
+    #[tracing::instrument(skip_all, fields(sobject, rows = rows.len()))]
+    pub async fn send_batch(&mut self, mut rows: Vec<ClaimedRow>) -> Vec<(ClaimedRow, RowOutcome)> {
+        rows.sort_by_key(|row| row.id);
+        if let Some(first) = rows.first() {
+            tracing::Span::current().record("sobject", first.sobject.as_str());
+        }
+        let (unique, repeated) = split_repeated_records(rows);
+        let mut outcomes: Vec<(ClaimedRow, RowOutcome)> = repeated
+            .into_iter()
+            .map(|row| (row, RowOutcome::Released))
+            .collect();
+        let sent = match unique.first().map(|row| row.operation.as_str()) {
+            Some("update") => self.send_updates(unique).await,
+            Some(_) => self.send_upserts(unique).await,
+            None => Vec::new(),
+        };
+        outcomes.extend(sent);
+        outcomes
     }
-    let (unique, repeated) = split_repeated_records(rows);
-    let mut outcomes: Vec<(ClaimedRow, RowOutcome)> = repeated
-        .into_iter()
-        .map(|row| (row, RowOutcome::Released))
-        .collect();
-    let sent = match unique.first().map(|row| row.operation.as_str()) {
-        Some("update") => send_updates(salesforce, settings, unique).await,
-        Some(_) => send_upserts(salesforce, settings, unique).await,
-        None => Vec::new(),
+
+    /// Makes sure the lease outlasts the next request.
+    pub(super) async fn lease_covers_a_request(&mut self) -> bool {
+        let timeout = self.salesforce.request_timeout();
+        self.lease.cover(timeout).await.is_ok()
+    }
+
+    /// Counts a request that Salesforce answered, and notes a refused allocation.
+    pub(super) fn note<T>(&mut self, result: &Result<T, ApiError>) {
+        match result {
+            Ok(_) => self.report.calls += 1,
+            Err(ApiError::Transport(_) | ApiError::Auth(_)) => {}
+            Err(error) => {
+                self.report.calls += 1;
+                self.report.limit_exceeded |= error.code() == "REQUEST_LIMIT_EXCEEDED";
+            }
+        }
+    }
+
+    async fn send_upserts(&mut self, rows: Vec<ClaimedRow>) -> Vec<(ClaimedRow, RowOutcome)> {
+        let records: Vec<Map<String, Value>> = rows.iter().map(outcome::first_record).collect();
+        let answers = self.upsert_many(&rows, records, true).await;
+        let mut outcomes = Vec::with_capacity(rows.len());
+        let mut again = Vec::new();
+        for (row, answer) in rows.into_iter().zip(answers) {
+            match outcome::first_round(&row, answer, self.settings) {
+                Step::Done(outcome) => outcomes.push((row, outcome)),
+                Step::Again {
+                    record,
+                    created_id,
+                    refused,
+                } => again.push(SecondRequest {
+                    row,
+                    record,
+                    created_id,
+                    refused,
+                }),
+            }
+        }
+        outcomes.extend(self.send_create_only(again).await);
+        outcomes
+    }
+
+    /// The second request of the rows that need one (see [`Step::Again`]).
+    async fn send_create_only(
+        &mut self,
+        pending: Vec<SecondRequest>,
+    ) -> Vec<(ClaimedRow, RowOutcome)> {
+        if pending.is_empty() {
+            return Vec::new();
+        }
+        let mut rows = Vec::with_capacity(pending.len());
+        let mut records = Vec::with_capacity(pending.len());
+        let mut followups = Vec::with_capacity(pending.len());
+        for request in pending {
+            rows.push(request.row);
+            records.push(request.record);
+            followups.push((request.created_id, request.refused));
+        }
+        // Not interruptible: a record the first request created must get its create-only
+        // fields now, or its next attempt would find it existing and leave them out.
+        let answers = self.upsert_many(&rows, records, false).await;
+        rows.into_iter()
+            .zip(answers)
+            .zip(followups)
+            .map(|((row, answer), (created_id, refused))| {
+                let outcome =
+                    outcome::second_round(&row, answer, created_id, &refused, self.settings);
+                (row, outcome)
+            })
+            .collect()
+    }
+
+    /// One Collections request for these rows, with its fallbacks; an answer per row.
+    async fn upsert_many(
+        &mut self,
+        rows: &[ClaimedRow],
+        records: Vec<Map<String, Value>>,
+        interruptible: bool,
+    ) -> Vec<Answer> {
+        let Some(first) = rows.first() else {
+            return Vec::new();
+        };
+        if !self.lease_covers_a_request().await {
+            return rows.iter().map(|_| Answer::NotSent).collect();
+        }
+        let result = self
+            .salesforce
+            .upsert_collection(&first.sobject, &first.external_id_field, &records)
+            .await;
+        self.note(&result);
+        match result {
+            Ok(results) => self.resolve_several_matches(rows, &records, results).await,
+            Err(error) => {
+                self.refused_as_a_whole(rows, records, &error, interruptible)
+                    .await
+            }
+        }
+    }
+
+    /// A whole-request failure. A passing one settles every row alike. A permanent refusal
+    /// that one record can cause (a record Salesforce cannot read) is narrowed down: the
+    /// batch is split in halves, and halves that are refused again are split again, until
+    /// the faulty records are alone. One bad record among 200 costs about 16 more calls,
+    /// and its neighbours are sent.
+    async fn refused_as_a_whole(
+        &mut self,
+        rows: &[ClaimedRow],
+        mut records: Vec<Map<String, Value>>,
+        error: &ApiError,
+        interruptible: bool,
+    ) -> Vec<Answer> {
+        let failure = RequestFailure::of(error);
+        // Salesforce's message can quote record values (a subscriber's number), so only the
+        // code goes to the log; the message is kept on the rows.
+        tracing::warn!(
+            sobject = %rows[0].sobject,
+            rows = rows.len(),
+            status = error.status(),
+            code = %failure.detail.code,
+            "collections upsert failed"
+        );
+        let narrow_down = failure.disposition == Disposition::GiveUp
+            && rows.len() > 1
+            && may_come_from_one_record(error);
+        if !narrow_down {
+            return rows
+                .iter()
+                .map(|_| Answer::Request(failure.clone()))
+                .collect();
+        }
+        if interruptible && self.shutdown.is_cancelled() {
+            return rows.iter().map(|_| Answer::NotSent).collect();
+        }
+        let middle = rows.len() / 2;
+        let second_half = records.split_off(middle);
+        let mut answers = Box::pin(self.upsert_many(&rows[..middle], records, interruptible)).await;
+        let rest = Box::pin(self.upsert_many(&rows[middle..], second_half, interruptible)).await;
+        answers.extend(rest);
+        answers
+    }
+
+    /// Collections says "several records match" without naming them; the single-record
+    /// resource answers 300 with the candidates, which the row then keeps.
+    async fn resolve_several_matches(
+        &mut self,
+        rows: &[ClaimedRow],
+        records: &[Map<String, Value>],
+        results: Vec<RecordResult>,
+    ) -> Vec<Answer> {
+        let mut answers = Vec::with_capacity(results.len());
+        for ((row, record), result) in rows.iter().zip(records).zip(results) {
+            let answer = if matches_several(row, &result) {
+                self.one(row, record, false).await
+            } else {
+                Answer::Record(result)
+            };
+            answers.push(answer);
+        }
+        answers
+    }
+}
+
+/// A 400 about the request's content, rather than about the object or the resource as a
+/// whole (an unknown object would fail every half the same way).
+fn may_come_from_one_record(error: &ApiError) -> bool {
+    match error {
+        ApiError::Refused {
+            status: 400,
+            errors,
+        } => !errors
+            .iter()
+            .any(|e| e.error_code == "INVALID_TYPE" || e.error_code == "NOT_FOUND"),
+        _ => false,
+    }
+}
+
+/// DUPLICATE_EXTERNAL_ID about the row's own key (not about a parent's).
+fn matches_several(row: &ClaimedRow, result: &RecordResult) -> bool {
+    let RecordResult::Failed(errors) = result else {
+        return false;
     };
-    outcomes.extend(sent);
-    outcomes
+    errors.iter().any(|error| {
+        error.status_code == "DUPLICATE_EXTERNAL_ID"
+            && error
+                .fields
+                .iter()
+                .any(|field| field.eq_ignore_ascii_case(&row.external_id_field))
+    })
 }
 
 /// Salesforce fails both copies when one request carries the same external id twice, so
-/// only the oldest row per record goes now; the others wait for the next batch.
+/// only the oldest row per record goes now; the others wait for the next batch. External
+/// ids are compared without case, as Salesforce matches them by default.
+/// A row that goes out a second time, with what the first answer told about its record.
+struct SecondRequest {
+    row: ClaimedRow,
+    record: Map<String, Value>,
+    created_id: Option<String>,
+    refused: Vec<String>,
+}
+
 fn split_repeated_records(rows: Vec<ClaimedRow>) -> (Vec<ClaimedRow>, Vec<ClaimedRow>) {
     let mut seen = HashSet::new();
     rows.into_iter()
-        .partition(|row| seen.insert(row.external_id.clone()))
-}
-
-async fn send_upserts(
-    salesforce: &SalesforceClient,
-    settings: &SyncSettings,
-    rows: Vec<ClaimedRow>,
-) -> Vec<(ClaimedRow, RowOutcome)> {
-    let records: Vec<Map<String, Value>> = rows.iter().map(|row| row.record.0.clone()).collect();
-    let results = collections(salesforce, &rows, &records).await;
-    let mut outcomes = Vec::with_capacity(rows.len());
-    let mut second_round = Vec::new();
-    for (row, result) in rows.into_iter().zip(results) {
-        match first_round_outcome(&row, result, settings) {
-            Step::Done(outcome) => outcomes.push((row, outcome)),
-            Step::Again(record, purpose) => second_round.push((row, record, purpose)),
-        }
-    }
-    outcomes.extend(send_second_round(salesforce, settings, second_round).await);
-    outcomes
-}
-
-/// A result per row: either Salesforce's, or the failure of the whole request.
-async fn collections(
-    salesforce: &SalesforceClient,
-    rows: &[ClaimedRow],
-    records: &[Map<String, Value>],
-) -> Vec<Result<RecordResult, ApiErrorSummary>> {
-    let Some(first) = rows.first() else {
-        return Vec::new();
-    };
-    match salesforce
-        .upsert_collection(&first.sobject, &first.external_id_field, records)
-        .await
-    {
-        Ok(results) => results.into_iter().map(Ok).collect(),
-        Err(error) => {
-            tracing::warn!(%error, sobject = %first.sobject, rows = rows.len(), "collections upsert failed");
-            let summary = ApiErrorSummary::of(&error);
-            rows.iter().map(|_| Err(summary.clone())).collect()
-        }
-    }
-}
-
-/// Enough of a whole-request failure to settle each row with.
-#[derive(Debug, Clone)]
-struct ApiErrorSummary {
-    disposition: Disposition,
-    detail: ErrorDetail,
-}
-
-impl ApiErrorSummary {
-    fn of(error: &ApiError) -> ApiErrorSummary {
-        ApiErrorSummary {
-            disposition: classify::api_error(error),
-            detail: ErrorDetail::new(error.code(), error.to_string()),
-        }
-    }
-}
-
-enum Step {
-    Done(RowOutcome),
-    /// Send again with this record.
-    Again(Map<String, Value>, Purpose),
-}
-
-/// Why a record goes out a second time.
-enum Purpose {
-    /// The record is new: it now gets its create-only fields.
-    CreateOnly,
-    /// The record exists and Salesforce refused to update these fields (they can be set only
-    /// when a record is created, like Opportunity.ContactId); it goes again without them.
-    WithoutRefused(Vec<String>),
-}
-
-fn first_round_outcome(
-    row: &ClaimedRow,
-    result: Result<RecordResult, ApiErrorSummary>,
-    settings: &SyncSettings,
-) -> Step {
-    let create_only = &row.create_only.0;
-    match result {
-        Ok(RecordResult::Saved { created: true, .. }) if !create_only.is_empty() => {
-            let mut record = create_only.clone();
-            record.insert(
-                row.external_id_field.clone(),
-                Value::from(row.external_id.clone()),
-            );
-            Step::Again(record, Purpose::CreateOnly)
-        }
-        Ok(RecordResult::Saved { id, created }) => Step::Done(RowOutcome::Succeeded {
-            salesforce_id: id,
-            created,
-        }),
-        Ok(RecordResult::Failed(errors)) if needs_create_only_fields(&errors, create_only) => {
-            let mut record = row.record.0.clone();
-            record.extend(create_only.clone());
-            Step::Again(record, Purpose::CreateOnly)
-        }
-        Ok(RecordResult::Failed(errors)) if !refused_fields(&errors, &row.record.0).is_empty() => {
-            let refused = refused_fields(&errors, &row.record.0);
-            let mut record = row.record.0.clone();
-            record.retain(|name, _| !refused.contains(name));
-            Step::Again(record, Purpose::WithoutRefused(refused))
-        }
-        Ok(RecordResult::Failed(errors)) => Step::Done(failure(row, &errors, settings)),
-        Err(summary) => Step::Done(settle(row, summary.disposition, summary.detail, settings)),
-    }
-}
-
-/// A create refused only for lack of fields that are held back as create-only.
-fn needs_create_only_fields(errors: &[RecordError], create_only: &Map<String, Value>) -> bool {
-    !create_only.is_empty()
-        && errors.iter().all(|error| {
-            error.status_code == "REQUIRED_FIELD_MISSING"
-                && !error.fields.is_empty()
-                && error
-                    .fields
-                    .iter()
-                    .all(|field| create_only.contains_key(field))
-        })
-}
-
-/// The record's keys for the fields Salesforce refused as not settable in this operation, when
-/// every error is of that kind and every field it names is one the record carries.
-fn refused_fields(errors: &[RecordError], record: &Map<String, Value>) -> Vec<String> {
-    let mut keys = Vec::new();
-    for error in errors {
-        if error.status_code != "INVALID_FIELD_FOR_INSERT_UPDATE" || error.fields.is_empty() {
-            return Vec::new();
-        }
-        for field in &error.fields {
-            match record_key(record, field) {
-                Some(key) => keys.push(key),
-                None => return Vec::new(),
-            }
-        }
-    }
-    keys
-}
-
-/// The key under which the record sets `field`: the field itself, or the relationship that
-/// sets it by external id (`Contact` for ContactId, `Contact__r` for Contact__c).
-fn record_key(record: &Map<String, Value>, field: &str) -> Option<String> {
-    let relationship = match (field.strip_suffix("__c"), field.strip_suffix("Id")) {
-        (Some(custom), _) => Some(format!("{custom}__r")),
-        (None, Some(standard)) => Some(standard.to_owned()),
-        _ => None,
-    };
-    std::iter::once(field.to_owned())
-        .chain(relationship)
-        .find(|key| record.contains_key(key))
-}
-
-async fn send_second_round(
-    salesforce: &SalesforceClient,
-    settings: &SyncSettings,
-    pending: Vec<(ClaimedRow, Map<String, Value>, Purpose)>,
-) -> Vec<(ClaimedRow, RowOutcome)> {
-    if pending.is_empty() {
-        return Vec::new();
-    }
-    let mut rows = Vec::with_capacity(pending.len());
-    let mut records = Vec::with_capacity(pending.len());
-    let mut purposes = Vec::with_capacity(pending.len());
-    for (row, record, purpose) in pending {
-        rows.push(row);
-        records.push(record);
-        purposes.push(purpose);
-    }
-    let results = collections(salesforce, &rows, &records).await;
-    rows.into_iter()
-        .zip(results)
-        .zip(purposes)
-        .map(|((row, result), purpose)| {
-            let outcome = match (result, purpose) {
-                // The record is new: either this request created it, or the first one did.
-                (Ok(RecordResult::Saved { id, .. }), Purpose::CreateOnly) => {
-                    RowOutcome::Succeeded {
-                        salesforce_id: id,
-                        created: true,
-                    }
-                }
-                (
-                    Ok(RecordResult::Saved { id, created: false }),
-                    Purpose::WithoutRefused(fields),
-                ) => {
-                    tracing::info!(
-                        row = row.id,
-                        ?fields,
-                        "existing record kept fields Salesforce sets only on create"
-                    );
-                    RowOutcome::Succeeded {
-                        salesforce_id: id,
-                        created: false,
-                    }
-                }
-                // Refused on create: the mapping writes a field the user may not set at all.
-                (Ok(RecordResult::Saved { .. }), Purpose::WithoutRefused(fields)) => {
-                    RowOutcome::Failed(ErrorDetail {
-                        code: "INVALID_FIELD_FOR_INSERT_UPDATE".to_owned(),
-                        message: format!(
-                            "the record was created without {}, which Salesforce refused to set",
-                            fields.join(", ")
-                        ),
-                        fields,
-                    })
-                }
-                (Ok(RecordResult::Failed(errors)), _) => failure(&row, &errors, settings),
-                (Err(summary), _) => settle(&row, summary.disposition, summary.detail, settings),
-            };
-            (row, outcome)
-        })
-        .collect()
-}
-
-/// Update-only steps go one by one through the sObject resource, which alone can refuse to
-/// create (`updateOnly=true`); a record that does not exist makes the row `skipped`.
-async fn send_updates(
-    salesforce: &SalesforceClient,
-    settings: &SyncSettings,
-    rows: Vec<ClaimedRow>,
-) -> Vec<(ClaimedRow, RowOutcome)> {
-    let mut outcomes = Vec::with_capacity(rows.len());
-    for row in rows {
-        let result = salesforce
-            .upsert_record(
-                &row.sobject,
-                &row.external_id_field,
-                &row.external_id,
-                &row.record.0,
-                true,
-            )
-            .await;
-        let outcome = match result {
-            Ok(RecordResult::Saved { id, created }) => RowOutcome::Succeeded {
-                salesforce_id: id,
-                created,
-            },
-            Ok(RecordResult::Failed(errors))
-                if errors.iter().any(|e| e.status_code == "NOT_FOUND") =>
-            {
-                RowOutcome::Skipped(detail(&errors))
-            }
-            Ok(RecordResult::Failed(errors)) => failure(&row, &errors, settings),
-            Err(error) => {
-                let summary = ApiErrorSummary::of(&error);
-                settle(&row, summary.disposition, summary.detail, settings)
-            }
-        };
-        outcomes.push((row, outcome));
-    }
-    outcomes
-}
-
-fn failure(row: &ClaimedRow, errors: &[RecordError], settings: &SyncSettings) -> RowOutcome {
-    settle(
-        row,
-        classify::record_errors(errors),
-        detail(errors),
-        settings,
-    )
-}
-
-/// A failed attempt becomes a retry, unless the failure is permanent or the row is too old.
-fn settle(
-    row: &ClaimedRow,
-    disposition: Disposition,
-    detail: ErrorDetail,
-    settings: &SyncSettings,
-) -> RowOutcome {
-    if disposition == Disposition::GiveUp {
-        return RowOutcome::Failed(detail);
-    }
-    let age = (Utc::now() - row.created_at)
-        .to_std()
-        .unwrap_or(Duration::ZERO);
-    if age >= settings.max_age {
-        return RowOutcome::Dead(detail);
-    }
-    let delay = settings.backoff.delay(row.attempts.max(0) as u32);
-    RowOutcome::Retry {
-        at: Utc::now() + delay,
-        error: detail,
-    }
-}
-
-/// One stored error for all of a record's errors: the first code, every message, every field.
-fn detail(errors: &[RecordError]) -> ErrorDetail {
-    let code = errors.first().map_or("UNKNOWN", |e| e.status_code.as_str());
-    let message: Vec<&str> = errors.iter().map(|e| e.message.as_str()).collect();
-    let mut fields: Vec<String> = errors.iter().flat_map(|e| e.fields.clone()).collect();
-    fields.dedup();
-    ErrorDetail {
-        code: code.to_owned(),
-        message: message.join("; "),
-        fields,
-    }
+        .partition(|row| seen.insert(row.external_id.to_lowercase()))
 }

@@ -1,49 +1,49 @@
-//! One sync worker's loop: claim a batch, send it, record the outcomes, repeat; wait for a
-//! wake-up or the poll interval when there is nothing to do.
+//! One sync worker's loop: wait for leave from the API budget, gather a batch, send it,
+//! record the outcomes, repeat; wait for a wake-up or the poll interval when there is
+//! nothing to do.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
-use super::send::send_batch;
-use super::{SyncSettings, SyncWake};
-use crate::salesforce::SalesforceClient;
-use crate::store::{Store, StoreError};
+use super::SyncContext;
+use super::api_budget::CallReport;
+use super::gather::{GatherTurn, Gathered, Patience, gather};
+use super::send::Sender;
+use crate::store::{ClaimedRow, RowOutcome, StoreError};
 
 /// How long a worker pauses after the database failed, before trying again.
 const STORE_ERROR_PAUSE: Duration = Duration::from_secs(2);
+/// How often a worker puts rows whose lease ran out back to pending.
+const LEASE_SWEEP_EVERY: Duration = Duration::from_secs(1);
+/// Attempts at recording a sent batch's outcomes before its rows are left to their lease.
+const RECORD_ATTEMPTS: u32 = 3;
 
 pub struct Worker {
     number: usize,
-    store: Store,
-    salesforce: Arc<SalesforceClient>,
-    settings: SyncSettings,
-    wake: SyncWake,
+    context: SyncContext,
+    turn: GatherTurn,
+    last_sweep: Option<Instant>,
 }
 
 impl Worker {
-    pub fn new(
-        number: usize,
-        store: Store,
-        salesforce: Arc<SalesforceClient>,
-        settings: SyncSettings,
-        wake: SyncWake,
-    ) -> Worker {
+    pub fn new(number: usize, context: SyncContext, turn: GatherTurn) -> Worker {
         Worker {
             number,
-            store,
-            salesforce,
-            settings,
-            wake,
+            context,
+            turn,
+            last_sweep: None,
         }
     }
 
-    pub async fn run(self, shutdown: CancellationToken) {
+    pub async fn run(mut self, shutdown: CancellationToken) {
         tracing::debug!(worker = self.number, "sync worker started");
         while !shutdown.is_cancelled() {
-            match self.tick().await {
-                Ok(0) => self.idle(&shutdown, self.settings.poll_interval).await,
+            match self.tick(&shutdown).await {
+                Ok(0) => {
+                    self.idle(&shutdown, self.context.settings.poll_interval)
+                        .await
+                }
                 Ok(_) => {}
                 Err(error) => {
                     tracing::warn!(worker = self.number, %error, "sync worker cannot use the database");
@@ -55,32 +55,107 @@ impl Worker {
     }
 
     /// One round; returns how many rows it handled.
-    pub async fn tick(&self) -> Result<usize, StoreError> {
-        let released = self.store.release_expired_leases().await?;
+    pub async fn tick(&mut self, shutdown: &CancellationToken) -> Result<usize, StoreError> {
+        self.sweep_leases().await?;
+        let context = self.context.clone();
+        let Some(admission) = context.budget.admit(shutdown).await else {
+            return Ok(0);
+        };
+        let patience = if context.budget.frugal() {
+            Patience::Frugal
+        } else {
+            Patience::Normal
+        };
+        let Some(Gathered { rows, mut lease }) =
+            gather(&context, &self.turn, patience, shutdown).await?
+        else {
+            return Ok(0);
+        };
+        let count = rows.len();
+        let mut sender = Sender {
+            salesforce: &context.salesforce,
+            settings: &context.settings,
+            lease: &mut lease,
+            shutdown,
+            report: CallReport::default(),
+        };
+        let outcomes = if shutdown.is_cancelled() {
+            release_all(rows)
+        } else {
+            sender.send_batch(rows).await
+        };
+        let report = sender.report;
+        log_batch(self.number, &outcomes, report);
+        self.record(&outcomes).await?;
+        admission
+            .settle(report, context.salesforce.api_usage())
+            .await;
+        Ok(count)
+    }
+
+    async fn sweep_leases(&mut self) -> Result<(), StoreError> {
+        if self
+            .last_sweep
+            .is_some_and(|at| at.elapsed() < LEASE_SWEEP_EVERY)
+        {
+            return Ok(());
+        }
+        self.last_sweep = Some(Instant::now());
+        let released = self.context.store.release_expired_leases().await?;
         if released > 0 {
             tracing::warn!(
                 rows = released,
                 "claims of a stopped worker ran out; rows are pending again"
             );
         }
-        let rows = self
-            .store
-            .claim_batch(self.settings.batch_size as i64, self.settings.lease)
-            .await?;
-        if rows.is_empty() {
-            return Ok(0);
+        Ok(())
+    }
+
+    /// A short database outage should not send a batch twice, so recording is tried a few
+    /// times; after that the rows are left to their lease and will be sent again.
+    async fn record(&self, outcomes: &[(ClaimedRow, RowOutcome)]) -> Result<(), StoreError> {
+        let mut attempt = 1;
+        loop {
+            match self.context.store.record_outcomes(outcomes).await {
+                Ok(()) => return Ok(()),
+                Err(error) if attempt < RECORD_ATTEMPTS => {
+                    tracing::warn!(%error, attempt, "cannot record a batch's outcomes yet");
+                    tokio::time::sleep(STORE_ERROR_PAUSE).await;
+                    attempt += 1;
+                }
+                Err(error) => return Err(error),
+            }
         }
-        let count = rows.len();
-        let outcomes = send_batch(&self.salesforce, &self.settings, rows).await;
-        self.store.record_outcomes(&outcomes).await?;
-        Ok(count)
     }
 
     async fn idle(&self, shutdown: &CancellationToken, limit: Duration) {
         tokio::select! {
-            _ = self.wake.notified() => {}
+            _ = self.context.wake.notified() => {}
             _ = tokio::time::sleep(limit) => {}
             _ = shutdown.cancelled() => {}
         }
     }
+}
+
+/// Shutdown began while the batch was being gathered: nothing was sent, nothing is counted.
+fn release_all(rows: Vec<ClaimedRow>) -> Vec<(ClaimedRow, RowOutcome)> {
+    rows.into_iter()
+        .map(|row| (row, RowOutcome::Released))
+        .collect()
+}
+
+fn log_batch(worker: usize, outcomes: &[(ClaimedRow, RowOutcome)], report: CallReport) {
+    let count =
+        |wanted: fn(&RowOutcome) -> bool| outcomes.iter().filter(|(_, o)| wanted(o)).count();
+    tracing::debug!(
+        worker,
+        sobject = outcomes.first().map(|(row, _)| row.sobject.as_str()),
+        rows = outcomes.len(),
+        calls = report.calls,
+        succeeded = count(|o| matches!(o, RowOutcome::Succeeded { .. })),
+        retried = count(|o| matches!(o, RowOutcome::Retry { .. })),
+        failed = count(|o| matches!(o, RowOutcome::Failed(_) | RowOutcome::Dead(_))),
+        released = count(|o| matches!(o, RowOutcome::Released)),
+        "batch sent"
+    );
 }

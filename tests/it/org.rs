@@ -93,6 +93,7 @@ pub fn salesforce_config(flow: Flow, url: &str) -> SalesforceConfig {
         client_secret: SecretString::from(client_secret),
         flow: login_flow,
         api_version: "66.0".to_owned(),
-        request_timeout: Duration::from_secs(10),
+        // Half the test sync lease: a claim must outlive the request sent under it.
+        request_timeout: Duration::from_secs(5),
     }
 }

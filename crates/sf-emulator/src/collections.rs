@@ -22,13 +22,13 @@ pub(crate) struct CollectionRequest {
 pub(crate) type RecordResult = Result<Saved, RecordError>;
 
 /// Upserts every record keyed on `key_field`. `row_locked` is asked once per record
-/// that reaches the database and simulates lock contention.
+/// that reaches the database, with the record's key, and simulates lock contention.
 pub(crate) fn upsert_collection(
     writer: &mut Writer<'_>,
     object: &SObject,
     key_field: &Field,
     request: &CollectionRequest,
-    mut row_locked: impl FnMut() -> bool,
+    mut row_locked: impl FnMut(&Value) -> bool,
 ) -> Vec<RecordResult> {
     let keys = duplicate_keys_failed(key_field, record_keys(key_field, &request.records));
     let results: Vec<RecordResult> = request
@@ -37,7 +37,7 @@ pub(crate) fn upsert_collection(
         .zip(keys)
         .map(|(body, key)| {
             let value = key?;
-            if row_locked() {
+            if row_locked(&value) {
                 return Err(RecordError::RowLocked);
             }
             let key = UpsertKey::Match {

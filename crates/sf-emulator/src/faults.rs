@@ -23,10 +23,23 @@ pub struct Faults {
     pub request_limit_exceeded: bool,
     /// Share of records in an upsert that fail with UNABLE_TO_LOCK_ROW.
     pub lock_row_share: f64,
+    /// Records whose upsert key has one of these values fail with UNABLE_TO_LOCK_ROW every
+    /// time, as if another process held their lock.
+    pub locked_external_ids: Vec<String>,
     /// Added to the configured latency of every data call.
     pub latency_ms: u64,
     /// Share of data calls whose connection is closed without a response.
     pub drop_connection_share: f64,
+    /// Share of data calls that are carried out, writes included, but whose connection is
+    /// then closed before the response is sent: the client cannot tell whether it worked.
+    pub drop_response_share: f64,
+    /// Collections upserts answer with one result fewer than records sent (the writes are
+    /// all made): a response that no longer matches its request.
+    pub short_collections_results: bool,
+    /// A Collections upsert carrying a record with this external-id value is refused as a
+    /// whole with 400 JSON_PARSER_ERROR, as Salesforce refuses a request one of whose records
+    /// it cannot read, and so is a single-record upsert of it. Nothing is written.
+    pub poison_external_id: Option<String>,
     /// Seed of the generator behind every share above.
     pub seed: u64,
 }
@@ -58,8 +71,12 @@ impl Default for Faults {
             expire_session_every: 0,
             request_limit_exceeded: false,
             lock_row_share: 0.0,
+            locked_external_ids: Vec::new(),
             latency_ms: 0,
             drop_connection_share: 0.0,
+            drop_response_share: 0.0,
+            short_collections_results: false,
+            poison_external_id: None,
             seed: 0,
         }
     }
@@ -71,6 +88,7 @@ impl Faults {
             ("server_error_share", self.server_error_share),
             ("lock_row_share", self.lock_row_share),
             ("drop_connection_share", self.drop_connection_share),
+            ("drop_response_share", self.drop_response_share),
         ];
         for (name, value) in shares {
             if !(0.0..=1.0).contains(&value) {
@@ -99,8 +117,14 @@ pub(crate) struct FaultInjector {
 struct FaultState {
     faults: Faults,
     rng: StdRng,
+    /// A second stream for faults decided after the handler ran, so that switching them on
+    /// does not change the sequence of the faults decided before it.
+    response_rng: StdRng,
     data_calls: u64,
 }
+
+/// Separates the response stream from the main one for the same seed.
+const RESPONSE_STREAM: u64 = 0x5eed_0f4e_5b0a_5e00;
 
 impl Default for FaultInjector {
     fn default() -> FaultInjector {
@@ -108,6 +132,7 @@ impl Default for FaultInjector {
         FaultInjector {
             state: Mutex::new(FaultState {
                 rng: StdRng::seed_from_u64(faults.seed),
+                response_rng: StdRng::seed_from_u64(faults.seed ^ RESPONSE_STREAM),
                 faults,
                 data_calls: 0,
             }),
@@ -120,6 +145,7 @@ impl FaultInjector {
         faults.validate()?;
         let mut state = self.lock();
         state.rng = StdRng::seed_from_u64(faults.seed);
+        state.response_rng = StdRng::seed_from_u64(faults.seed ^ RESPONSE_STREAM);
         state.data_calls = 0;
         state.faults = faults;
         Ok(())
@@ -155,6 +181,32 @@ impl FaultInjector {
         let mut state = self.lock();
         let draw: f64 = state.rng.random();
         draw < state.faults.lock_row_share
+    }
+
+    pub(crate) fn record_locked(&self, key: &str) -> bool {
+        self.lock()
+            .faults
+            .locked_external_ids
+            .iter()
+            .any(|locked| locked == key)
+    }
+
+    /// Whether the response of a call that was carried out is lost on the way back.
+    pub(crate) fn response_dropped(&self) -> bool {
+        let mut state = self.lock();
+        if state.faults.drop_response_share <= 0.0 {
+            return false;
+        }
+        let draw: f64 = state.response_rng.random();
+        draw < state.faults.drop_response_share
+    }
+
+    pub(crate) fn short_collections_results(&self) -> bool {
+        self.lock().faults.short_collections_results
+    }
+
+    pub(crate) fn poison_external_id(&self) -> Option<String> {
+        self.lock().faults.poison_external_id.clone()
     }
 
     pub(crate) fn extra_latency(&self) -> Duration {

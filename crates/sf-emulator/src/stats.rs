@@ -29,6 +29,9 @@ pub struct Stats {
     pub calls: BTreeMap<CallKind, u64>,
     /// Number of records in each collections upsert request that was processed.
     pub collections_batch_sizes: Vec<usize>,
+    /// Writes kept per record Id (creates and updates, through any resource). A client that
+    /// sends each change once leaves one write per change here.
+    pub record_writes: BTreeMap<String, u64>,
     /// Calls counted against the allocation.
     pub api_usage: u64,
     pub api_allocation: u64,
@@ -43,6 +46,11 @@ impl Stats {
     pub fn collections_records(&self) -> usize {
         self.collections_batch_sizes.iter().sum()
     }
+
+    /// How many times the record with this Id was written.
+    pub fn writes_of(&self, id: &str) -> u64 {
+        self.record_writes.get(id).copied().unwrap_or(0)
+    }
 }
 
 #[derive(Debug, Default)]
@@ -54,6 +62,7 @@ pub(crate) struct StatsRecorder {
 struct Counters {
     calls: BTreeMap<CallKind, u64>,
     collections_batch_sizes: Vec<usize>,
+    record_writes: BTreeMap<String, u64>,
 }
 
 impl StatsRecorder {
@@ -65,11 +74,22 @@ impl StatsRecorder {
         self.lock().collections_batch_sizes.push(size);
     }
 
+    pub(crate) fn count_writes(&self, ids: &[String]) {
+        if ids.is_empty() {
+            return;
+        }
+        let mut counters = self.lock();
+        for id in ids {
+            *counters.record_writes.entry(id.clone()).or_default() += 1;
+        }
+    }
+
     pub(crate) fn snapshot(&self, api_usage: u64, api_allocation: u64) -> Stats {
         let counters = self.lock();
         Stats {
             calls: counters.calls.clone(),
             collections_batch_sizes: counters.collections_batch_sizes.clone(),
+            record_writes: counters.record_writes.clone(),
             api_usage,
             api_allocation,
         }

@@ -31,6 +31,8 @@ pub(crate) struct Writer<'a> {
     store: &'a mut RecordStore,
     ids: &'a RecordIdGenerator,
     journal: Vec<Undo>,
+    /// Ids of the records written so far, once per write; forgotten on rollback.
+    written: Vec<String>,
     now: DateTime<Utc>,
 }
 
@@ -48,6 +50,7 @@ impl<'a> Writer<'a> {
             store,
             ids,
             journal: Vec::new(),
+            written: Vec::new(),
             now,
         }
     }
@@ -87,6 +90,12 @@ impl<'a> Writer<'a> {
         while let Some(undo) = self.journal.pop() {
             self.store.undo(undo);
         }
+        self.written.clear();
+    }
+
+    /// The records written and kept, one entry per write.
+    pub(crate) fn written(&self) -> &[String] {
+        &self.written
     }
 
     fn matches(&self, object: &SObject, field: &Field, value: &Value) -> Vec<usize> {
@@ -137,6 +146,7 @@ impl<'a> Writer<'a> {
             modified: self.now,
         };
         self.journal.push(self.store.insert(&object.name, record));
+        self.written.push(id.clone());
         Ok(Saved { id, created: true })
     }
 
@@ -164,6 +174,7 @@ impl<'a> Writer<'a> {
         let id = record.id.clone();
         self.journal
             .push(self.store.replace(&object.name, position, record));
+        self.written.push(id.clone());
         Ok(Saved { id, created: false })
     }
 

@@ -45,9 +45,16 @@ impl TestDb {
             .execute(sqlx::AssertSqlSafe(create))
             .await
             .expect("create a test database (the DATABASE_URL user needs CREATEDB)");
+        // A test database need not survive a crash of the server, only of strexforce, so
+        // commits do not wait for the disk (as on the temporary server).
+        let relaxed = format!("ALTER DATABASE {name} SET synchronous_commit = off");
+        admin
+            .execute(sqlx::AssertSqlSafe(relaxed))
+            .await
+            .expect("relax the test database's durability");
         let mut url = server.clone();
         url.set_path(&format!("/{name}"));
-        let store = Store::connect(url.as_str(), &PoolSettings::default())
+        let store = Store::connect(url.as_str(), &test_pool())
             .await
             .expect("connect");
         store.migrate().await.expect("migrations apply");
@@ -98,5 +105,14 @@ async fn drop_leftover_databases(server: &Url) {
             let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
             let _ = admin.execute(sqlx::AssertSqlSafe(drop)).await;
         }
+    }
+}
+
+/// Small pools with patient waits: tests share one server (and its max_connections) with
+/// each other and, on a busy machine, a slow start is no reason to fail.
+pub fn test_pool() -> PoolSettings {
+    PoolSettings {
+        max_connections: 4,
+        acquire_timeout: std::time::Duration::from_secs(20),
     }
 }

@@ -12,7 +12,8 @@ use super::error::ApiError;
 use super::records::{parse_object, upsert_key_field, write};
 use crate::api_version::ApiVersion;
 use crate::collections::{self, CollectionRequest, MAX_RECORDS, RecordResult};
-use crate::schema::SObject;
+use crate::field_value::display;
+use crate::schema::{Field, SObject};
 use crate::state::Emulator;
 
 /// A malformed request is a top-level 400; otherwise the answer is 200 with one result
@@ -29,16 +30,43 @@ pub(super) async fn upsert_collection(
     let object = state.schema.object(&object).ok_or(ApiError::NotFound)?;
     let key_field = upsert_key_field(object, &field)?;
     let request = parse_request(object, parse_object(&body)?)?;
+    refuse_poisoned(&state, key_field, &request)?;
     state.stats.record_batch(request.records.len());
 
-    let results = write(&state, |writer| {
-        collections::upsert_collection(writer, object, key_field, &request, || {
-            state.faults.row_locked()
+    let mut results = write(&state, |writer| {
+        collections::upsert_collection(writer, object, key_field, &request, |key| {
+            state.faults.row_locked() | state.faults.record_locked(&display(key))
         })
     });
+    if state.faults.short_collections_results() {
+        results.pop();
+    }
     let failed = results.iter().filter(|result| result.is_err()).count();
     tracing::debug!(object = %object.name, records = results.len(), failed, "collections upsert");
     Ok(Json(results.iter().map(result_json).collect()))
+}
+
+/// The `poison_external_id` fault: one unreadable record fails the whole request.
+fn refuse_poisoned(
+    state: &Emulator,
+    key_field: &Field,
+    request: &CollectionRequest,
+) -> Result<(), ApiError> {
+    let Some(poison) = state.faults.poison_external_id() else {
+        return Ok(());
+    };
+    let poisoned = request.records.iter().any(|record| {
+        record
+            .iter()
+            .any(|(name, value)| name.eq_ignore_ascii_case(&key_field.name) && *value == poison)
+    });
+    if poisoned {
+        return Err(ApiError::JsonParser(format!(
+            "Cannot deserialize the record whose {} is {poison}",
+            key_field.name
+        )));
+    }
+    Ok(())
 }
 
 fn parse_request(

@@ -61,7 +61,11 @@ pub(crate) async fn data_gate(
         tokio::time::sleep(delay).await;
     }
     request.extensions_mut().insert(admitted.version);
+    let kill = request.extensions().get::<ConnectionKill>().cloned();
     let mut response = next.run(request).await;
+    if state.faults.response_dropped() {
+        return drop_connection(kill).await;
+    }
     set_limit_header(&mut response, &state.usage.header_value(admitted.used));
     response
 }

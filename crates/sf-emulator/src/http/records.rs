@@ -40,8 +40,14 @@ pub(super) async fn upsert(
         value: coerce_key(key_field, &value)?,
     };
     let update_only = version.has_update_only() && flag(&query, "updateOnly");
-    if state.faults.row_locked() {
+    if state.faults.row_locked() | state.faults.record_locked(&value) {
         return Err(RecordError::RowLocked.into());
+    }
+    if state.faults.poison_external_id().as_deref() == Some(value.as_str()) {
+        return Err(ApiError::JsonParser(format!(
+            "Cannot deserialize the record whose {} is {value}",
+            key_field.name
+        )));
     }
     let result = write(&state, |writer| {
         writer.upsert(object, &key, &body, update_only)
@@ -176,11 +182,14 @@ pub(super) fn parse_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> 
     }
 }
 
-/// Runs a write while holding the store lock; nothing awaits inside.
+/// Runs a write while holding the store lock; nothing awaits inside. Every record written
+/// is counted in the stats.
 pub(super) fn write<T>(state: &Emulator, action: impl FnOnce(&mut Writer<'_>) -> T) -> T {
     let mut store = state.store();
     let mut writer = Writer::new(&state.schema, &mut store, &state.ids);
-    action(&mut writer)
+    let result = action(&mut writer);
+    state.stats.count_writes(writer.written());
+    result
 }
 
 fn saved_response(object: &SObject, saved: &Saved, version: ApiVersion) -> Response {

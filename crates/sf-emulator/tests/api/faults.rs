@@ -259,3 +259,146 @@ async fn faults_can_be_set_and_read_over_http() {
     assert_eq!(unknown.status(), 400);
     assert_eq!(org.emulator.faults().get().lock_row_share, 0.25);
 }
+
+#[tokio::test]
+async fn a_dropped_response_leaves_the_write_made() {
+    let org = spawn().await;
+    set(
+        &org,
+        Faults {
+            drop_response_share: 1.0,
+            ..Faults::default()
+        },
+    );
+
+    let outcome = org
+        .http
+        .patch(org.data("/sobjects/Contact/Strex_MSISDN__c/4797000020"))
+        .bearer_auth(&org.token)
+        .json(&json!({"LastName": "Written"}))
+        .send()
+        .await;
+
+    assert!(outcome.is_err(), "the response should be lost");
+    let stored = org
+        .emulator
+        .find("Contact", "Strex_MSISDN__c", "4797000020");
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0]["LastName"], "Written");
+}
+
+#[tokio::test]
+async fn short_collections_results_leave_out_the_last_result_but_make_every_write() {
+    let org = spawn().await;
+    set(
+        &org,
+        Faults {
+            short_collections_results: true,
+            ..Faults::default()
+        },
+    );
+
+    let batch = org
+        .upsert_contacts(
+            vec![contact("4797000031", "A"), contact("4797000032", "B")],
+            false,
+        )
+        .await;
+
+    assert_eq!(batch.status, 200);
+    assert_eq!(batch.body.as_array().unwrap().len(), 1);
+    assert_eq!(org.emulator.records("Contact").len(), 2);
+}
+
+#[tokio::test]
+async fn a_poison_record_fails_its_whole_collections_request_and_its_single_upsert() {
+    let org = spawn().await;
+    set(
+        &org,
+        Faults {
+            poison_external_id: Some("4797000042".to_owned()),
+            ..Faults::default()
+        },
+    );
+
+    let batch = org
+        .upsert_contacts(
+            vec![contact("4797000041", "A"), contact("4797000042", "B")],
+            false,
+        )
+        .await;
+    let single = org
+        .upsert_contact("4797000042", json!({"LastName": "B"}))
+        .await;
+    let other = org
+        .upsert_contact("4797000041", json!({"LastName": "A"}))
+        .await;
+
+    assert_eq!(
+        (batch.status, batch.error_code()),
+        (400, "JSON_PARSER_ERROR")
+    );
+    assert_eq!(
+        (single.status, single.error_code()),
+        (400, "JSON_PARSER_ERROR")
+    );
+    assert_eq!(other.status, 201);
+    assert_eq!(org.emulator.records("Contact").len(), 1);
+}
+
+#[tokio::test]
+async fn locked_records_stay_locked_while_others_are_written() {
+    let org = spawn().await;
+    set(
+        &org,
+        Faults {
+            locked_external_ids: vec!["4797000052".to_owned()],
+            ..Faults::default()
+        },
+    );
+
+    let batch = org
+        .upsert_contacts(
+            vec![contact("4797000051", "A"), contact("4797000052", "B")],
+            false,
+        )
+        .await;
+
+    let results = batch.body.as_array().unwrap();
+    assert_eq!(results[0]["success"], true);
+    assert_eq!(results[1]["errors"][0]["statusCode"], "UNABLE_TO_LOCK_ROW");
+}
+
+#[tokio::test]
+async fn every_kept_write_is_counted_per_record() {
+    let org = spawn().await;
+
+    org.upsert_contact("4797000061", json!({"LastName": "A"}))
+        .await;
+    org.upsert_contact("4797000061", json!({"LastName": "B"}))
+        .await;
+    org.upsert_contacts(vec![contact("4797000062", "C")], false)
+        .await;
+    let without_last_name =
+        json!({"attributes": {"type": "Contact"}, "Strex_MSISDN__c": "4797000064"});
+    let rolled_back = org
+        .upsert_contacts(vec![contact("4797000063", "D"), without_last_name], true)
+        .await;
+
+    let stats = org.emulator.stats();
+    let id = |msisdn: &str| {
+        org.emulator.find("Contact", "Strex_MSISDN__c", msisdn)[0]["Id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(stats.writes_of(&id("4797000061")), 2);
+    assert_eq!(stats.writes_of(&id("4797000062")), 1);
+    let first_error = &rolled_back.body[0]["errors"][0]["statusCode"];
+    assert_eq!(first_error, "ALL_OR_NONE_OPERATION_ROLLED_BACK");
+    assert_eq!(
+        stats.record_writes.len(),
+        2,
+        "a rolled-back write is not kept"
+    );
+}

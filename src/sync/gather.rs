@@ -1,0 +1,130 @@
+//! Filling a batch before it is sent.
+//!
+//! A Collections request costs one API call whether it carries one record or 200. An idle
+//! engine sends a single forward at once. Under load, a batch that is not full waits a short
+//! window for more rows of its group, and keeps waiting while each window brings some, up to
+//! a limit; a quiet window ends the wait. Only one worker of a process gathers at a time (the
+//! gather turn), so rows arriving together fill one batch instead of being split between
+//! workers, while the other workers send the batches gathered before.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+
+use super::SyncContext;
+use super::lease::Lease;
+use crate::store::{BatchGroup, Claim, ClaimedRow, StoreError, process_name};
+
+/// A process counts as under load for this long after a claim found rows.
+const LOAD_MEMORY: Duration = Duration::from_secs(1);
+
+/// Shared by the workers of one process.
+#[derive(Debug, Clone, Default)]
+pub struct GatherTurn(Arc<TurnState>);
+
+#[derive(Debug, Default)]
+struct TurnState {
+    turn: tokio::sync::Mutex<()>,
+    last_found: Mutex<Option<Instant>>,
+}
+
+/// How a batch is gathered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Patience {
+    /// Send a partial batch once a window brings nothing new.
+    Normal,
+    /// API usage is high: wait for a full batch until the gather limit.
+    Frugal,
+}
+
+/// Claimed rows and the lease they are held under.
+pub struct Gathered {
+    pub rows: Vec<ClaimedRow>,
+    pub lease: Lease,
+}
+
+impl GatherTurn {
+    fn under_load(&self) -> bool {
+        let last = *self.0.last_found.lock().unwrap_or_else(|p| p.into_inner());
+        last.is_some_and(|at| at.elapsed() < LOAD_MEMORY)
+    }
+
+    fn found_rows(&self) {
+        *self.0.last_found.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+    }
+}
+
+/// Claims a batch, waiting for the gather turn first; `None` when there is nothing to send
+/// or shutdown began.
+pub async fn gather(
+    context: &SyncContext,
+    turn: &GatherTurn,
+    patience: Patience,
+    shutdown: &CancellationToken,
+) -> Result<Option<Gathered>, StoreError> {
+    let _turn = tokio::select! {
+        guard = turn.0.turn.lock() => guard,
+        _ = shutdown.cancelled() => return Ok(None),
+    };
+    let under_load = turn.under_load();
+    let mut lease = Lease::new(context.store.clone(), context.settings.lease);
+    let mut rows = claim(context, &lease, context.settings.batch_size, None).await?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    turn.found_rows();
+    lease.hold(rows.len());
+    if under_load || patience == Patience::Frugal {
+        top_up(context, &mut lease, &mut rows, patience, shutdown).await;
+    }
+    Ok(Some(Gathered { rows, lease }))
+}
+
+/// Adds rows of the batch's group while they keep coming. A database error ends the wait:
+/// the rows already claimed are still sent.
+async fn top_up(
+    context: &SyncContext,
+    lease: &mut Lease,
+    rows: &mut Vec<ClaimedRow>,
+    patience: Patience,
+    shutdown: &CancellationToken,
+) {
+    let settings = &context.settings;
+    let group = rows[0].group();
+    let deadline = Instant::now() + settings.gather_limit;
+    while rows.len() < settings.batch_size && Instant::now() < deadline {
+        tokio::select! {
+            _ = tokio::time::sleep(settings.gather_window) => {}
+            _ = shutdown.cancelled() => return,
+        }
+        let room = settings.batch_size - rows.len();
+        match claim(context, lease, room, Some(&group)).await {
+            Ok(more) if more.is_empty() && patience == Patience::Normal => return,
+            Ok(more) => {
+                lease.hold(more.len());
+                rows.extend(more);
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot add rows to the batch; sending what it has");
+                return;
+            }
+        }
+    }
+}
+
+async fn claim(
+    context: &SyncContext,
+    lease: &Lease,
+    limit: usize,
+    group: Option<&BatchGroup>,
+) -> Result<Vec<ClaimedRow>, StoreError> {
+    let claim = Claim {
+        limit: limit as i64,
+        lease: lease.length(),
+        token: lease.token(),
+        group,
+        claimed_by: process_name(),
+    };
+    context.store.claim_batch(&claim).await
+}
