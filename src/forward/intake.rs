@@ -63,6 +63,13 @@ impl Accepted {
     }
 }
 
+/// A bad body's transactionId, kept for finding the event when it can be stored as is.
+fn storable_identifier(value: &serde_json::Value) -> Option<&str> {
+    let text = value.as_str()?;
+    let fits = !text.contains('\0') && text.chars().count() <= super::parse::IDENTIFIER_MAX_CHARS;
+    fits.then_some(text)
+}
+
 /// How a plan is recorded on its event.
 #[derive(Debug)]
 pub struct PlanOutcome<'a> {
@@ -186,11 +193,12 @@ impl Intake {
     async fn reject(&self, kind: ForwardKind, body: &[u8], error: PayloadError) -> IntakeError {
         let dedupe_key = format!("rejected:{kind}:{}", hex::encode(Sha256::digest(body)));
         let json = serde_json::from_slice::<serde_json::Value>(body).ok();
-        let message = error.to_string();
+        // The message may quote the body; it goes into a text column, which holds no NUL.
+        let message = error.to_string().replace('\0', "\u{fffd}");
         let event = NewEvent {
             kind: kind.as_str(),
             dedupe_key: &dedupe_key,
-            transaction_id: json.as_ref().and_then(|j| j["transactionId"].as_str()),
+            transaction_id: json.as_ref().and_then(|j| storable_identifier(&j["transactionId"])),
             subject: None,
             body_raw: body,
             body: json.as_ref(),

@@ -26,6 +26,10 @@ pub enum PayloadError {
     MissingField { field: &'static str },
     #[error("required field `{field}` is empty")]
     EmptyField { field: &'static str },
+    #[error("field `{field}` is longer than {max} characters")]
+    TooLong { field: &'static str, max: usize },
+    #[error("field `{field}` contains a NUL character, which an identifier cannot hold")]
+    NulCharacter { field: &'static str },
 }
 
 impl PayloadError {
@@ -36,6 +40,7 @@ impl PayloadError {
             PayloadError::NotAnObject { .. } => "not_an_object",
             PayloadError::WrongType { .. } => "wrong_type",
             PayloadError::MissingField { .. } | PayloadError::EmptyField { .. } => "missing_field",
+            PayloadError::TooLong { .. } | PayloadError::NulCharacter { .. } => "bad_value",
         }
     }
 }
@@ -114,6 +119,7 @@ pub fn parse(
         ForwardKind::Dlr => Message::Dlr(typed(&json)?),
     };
     require_fields(&message)?;
+    check_identifiers(&message)?;
     let msisdn = end_user_number(&message).map(|raw| Msisdn::parse(raw, plan));
     Ok(Forward {
         kind,
@@ -169,6 +175,40 @@ fn require_fields(message: &Message) -> Result<(), PayloadError> {
             require("detailedStatusCode", &dlr.detailed_status_code, true)
         }
     }
+}
+
+/// Longest identifier accepted. Strex's ids are GUIDs; these fields key the event and its
+/// rows, and an index entry must stay well inside Postgres's limit of about 2,700 bytes.
+pub const IDENTIFIER_MAX_CHARS: usize = 255;
+
+/// The fields an event is identified and ordered by: they become indexed text columns, which
+/// can hold neither a NUL nor unbounded text. Refusing them here answers 400 at once, instead
+/// of a storage error Strex would retry for two days.
+fn check_identifiers(message: &Message) -> Result<(), PayloadError> {
+    let fields: Vec<(&'static str, Option<String>)> = match message {
+        Message::Mo(mo) => vec![
+            ("transactionId", mo.transaction_id.clone()),
+            ("sender", mo.sender.clone()),
+            ("recipient", mo.recipient.clone()),
+        ],
+        Message::Dlr(dlr) => vec![
+            ("transactionId", dlr.transaction_id.clone()),
+            ("recipient", dlr.recipient.clone()),
+            ("statusCode", dlr.status_code.clone()),
+            ("detailedStatusCode", dlr.detailed_status_code.clone()),
+            ("properties.SystemAction", property_text(dlr.properties.as_ref(), "SystemAction")),
+        ],
+    };
+    for (field, value) in fields {
+        let Some(text) = value else { continue };
+        if text.contains('\0') {
+            return Err(PayloadError::NulCharacter { field });
+        }
+        if text.chars().count() > IDENTIFIER_MAX_CHARS {
+            return Err(PayloadError::TooLong { field, max: IDENTIFIER_MAX_CHARS });
+        }
+    }
+    Ok(())
 }
 
 fn require(
@@ -270,6 +310,19 @@ mod tests {
             forward.dedupe_key(),
             r#"dlr:["t:1","Ok","Delivered","Subscribe"]"#
         );
+    }
+
+    #[test]
+    fn identifiers_that_postgres_cannot_index_are_refused() {
+        let long = "x".repeat(IDENTIFIER_MAX_CHARS + 1);
+        let body = format!(r#"{{"transactionId":"{long}","sender":"+4700000001","recipient":"2002","content":""}}"#);
+        let nul = r#"{"transactionId":"t","sender":"+47\u0000","recipient":"2002","content":"a\u0000b"}"#;
+
+        assert_eq!(
+            parse_mo(&body).unwrap_err(),
+            PayloadError::TooLong { field: "transactionId", max: IDENTIFIER_MAX_CHARS }
+        );
+        assert_eq!(parse_mo(nul).unwrap_err(), PayloadError::NulCharacter { field: "sender" });
     }
 
     #[test]

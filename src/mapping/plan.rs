@@ -220,19 +220,23 @@ impl Planner<'_> {
         let Some(template) = &mapping.subject else {
             return Ok(self.json_context["msisdn"].as_str().map(str::to_owned));
         };
+        let error = |message: String| PlanError {
+            mapping: mapping.name.clone(),
+            rule: "subject".to_owned(),
+            field: None,
+            message,
+        };
         let rendered = self
             .templates
             .render(template, &self.context)
-            .map_err(|error| PlanError {
-                mapping: mapping.name.clone(),
-                rule: "subject".to_owned(),
-                field: None,
-                message: error.message,
-            })?;
-        Ok(match rendered {
-            Rendered::Nothing => None,
-            Rendered::Value(value) => Some(value.to_string()),
-        })
+            .map_err(|e| error(e.message))?;
+        match rendered {
+            Rendered::Nothing => Ok(None),
+            // The subject is an indexed column like the external ids.
+            Rendered::Value(value) => external_id_text(Some(&to_json(&value)))
+                .map(Some)
+                .ok_or_else(|| error("the subject is longer than 255 characters or has a NUL".to_owned())),
+        }
     }
 
     fn step(
@@ -259,7 +263,9 @@ impl Planner<'_> {
                 mapping: mapping.name.clone(),
                 rule: rule.name.clone(),
                 field: Some(step.external_id_field.clone()),
-                message: "the external id rendered empty; the record cannot be matched".to_owned(),
+                message: "the external id rendered empty, longer than 255 characters or with a \
+                          NUL; the record cannot be matched"
+                    .to_owned(),
             })?;
         let depends_on = parent_step(&record, earlier).max(parent_step(&create_only, earlier));
         Ok(PlannedUpsert {
@@ -341,7 +347,15 @@ fn to_json(value: &TemplateValue) -> Value {
     serde_json::to_value(value).unwrap_or(Value::Null)
 }
 
+/// An external id as text: Salesforce's External ID fields hold at most 255 characters, and
+/// the sync log indexes the value, so longer text or a NUL is no usable id.
 fn external_id_text(value: Option<&Value>) -> Option<String> {
+    const EXTERNAL_ID_MAX_CHARS: usize = 255;
+    let text = external_id_value(value)?;
+    (!text.contains('\0') && text.chars().count() <= EXTERNAL_ID_MAX_CHARS).then_some(text)
+}
+
+fn external_id_value(value: Option<&Value>) -> Option<String> {
     match value? {
         Value::String(text) if !text.is_empty() => Some(text.clone()),
         Value::Number(number) => Some(number.to_string()),

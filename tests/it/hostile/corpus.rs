@@ -203,10 +203,10 @@ pub fn accepted_oddities() -> Vec<Case> {
             200,
         ),
         signed(
-            "a transactionId longer than an external id",
+            "a transactionId longer than 255 characters",
             MO,
             long_id_body,
-            200,
+            400,
         ),
         signed(
             "5,000 custom properties",
