@@ -136,6 +136,13 @@ impl ForwardAuth {
         };
         match ecdsa.verify(parts, body).await {
             Ok(verified) => Ok(Authenticated::Signature(verified)),
+            // A token was offered and it is wrong: that is the problem to report, not the
+            // signature the sender never meant to send.
+            Err(SignatureError::MissingHeader)
+                if self.token_digest.is_some() && !presented_tokens(parts).is_empty() =>
+            {
+                Err(AuthError::Token)
+            }
             Err(error) if self.token_digest.is_some() => Err(AuthError::Neither(error)),
             Err(error) => Err(AuthError::Signature(error)),
         }
@@ -231,13 +238,20 @@ fn digest(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
+/// The credentials of an `Authorization: Bearer …` value; the scheme name is
+/// case-insensitive (RFC 7235).
+pub fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
+}
+
 fn presented_tokens(parts: &Parts) -> Vec<String> {
     let mut tokens = Vec::new();
     let bearer = parts
         .headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "));
+        .and_then(bearer_token);
     if let Some(token) = bearer {
         tokens.push(token.trim().to_owned());
     }

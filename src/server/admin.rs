@@ -68,8 +68,8 @@ async fn require_token(expected: [u8; 32], request: Request, next: Next) -> Resp
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .map(|token| -> [u8; 32] { Sha256::digest(token.trim().as_bytes()).into() });
+        .and_then(crate::forward::auth::bearer_token)
+        .map(|token| -> [u8; 32] { Sha256::digest(token.as_bytes()).into() });
     let allowed = presented.is_some_and(|digest| bool::from(digest.ct_eq(&expected)));
     if !allowed {
         tracing::warn!(

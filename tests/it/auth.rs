@@ -231,17 +231,30 @@ async fn with_ecdsa_and_token_either_proof_is_enough() {
         .send()
         .await
         .unwrap();
+    let lower_case_scheme = app
+        .http
+        .post(format!("{}/forward/dlr", app.service.url()))
+        .header("content-type", "application/json")
+        .header("authorization", format!("bearer {FORWARD_TOKEN}"))
+        .body(fixture("dlr-unsubscribe.json"))
+        .send()
+        .await
+        .unwrap();
     let neither = app
         .post_unsigned("/forward/dlr", fixture("dlr-signup.json"))
+        .await;
+    let wrong_token = app
+        .post_unsigned("/forward/dlr?token=wrong", fixture("dlr-signup.json"))
         .await;
 
     assert_eq!(signed.status(), 200);
     assert_eq!(with_token.status(), 200);
+    assert_eq!(lower_case_scheme.status(), 200);
     let (status, body) = problem(neither).await;
-    assert_eq!(
-        (status, body["code"].as_str().unwrap()),
-        (401, "missing_header")
-    );
+    assert_eq!((status, body["code"].as_str().unwrap()), (401, "missing_header"));
+    // A wrong token is reported as such, not as a missing signature.
+    let (status, body) = problem(wrong_token).await;
+    assert_eq!((status, body["code"].as_str().unwrap()), (401, "bad_token"));
 }
 
 async fn admin_app(separate_listener: bool) -> TestApp {
