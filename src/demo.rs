@@ -130,7 +130,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
 
 async fn database(args: &DemoArgs) -> anyhow::Result<(String, Option<TempServer>)> {
     if let Some(url) = &args.database_url {
-        println!("using the database in DATABASE_URL");
+        println!(
+            "using the database in DATABASE_URL (the sample forwards are stored there; unset it \
+             to use a temporary server)"
+        );
         return Ok((url.clone(), None));
     }
     println!("starting a temporary PostgreSQL server (set DATABASE_URL to use your own)");

@@ -142,7 +142,10 @@ pub enum ConfigError {
          (or pass --insecure-no-auth on a closed network)"
     )]
     NoAuthMode,
-    #[error("STREXFORCE_AUTH and --insecure-no-auth contradict each other; choose one")]
+    #[error(
+        "STREXFORCE_AUTH and --insecure-no-auth contradict each other; choose one (comment \
+         STREXFORCE_AUTH out of .env to run without authentication)"
+    )]
     AuthAndInsecure,
     #[error(
         "STREXFORCE_AUTH=ecdsa needs STREXFORCE_PUBLIC_URL, the URL registered in StrexConnect"
@@ -226,8 +229,8 @@ pub struct SalesforceArgs {
     /// The user's security token, appended to the password (password).
     #[arg(long, env = "SF_SECURITY_TOKEN", hide_env_values = true, value_parser = secret)]
     pub sf_security_token: Option<SecretString>,
-    /// REST API version.
-    #[arg(long, env = "SF_API_VERSION", default_value = "66.0")]
+    /// REST API version, such as 66.0.
+    #[arg(long, env = "SF_API_VERSION", default_value = "66.0", value_parser = api_version)]
     pub sf_api_version: String,
     /// Timeout of one Salesforce request, in seconds.
     #[arg(long, env = "SF_REQUEST_TIMEOUT_SECS", default_value_t = 60)]
@@ -274,9 +277,10 @@ pub enum SettingsError {
 
 #[derive(Debug, Clone, Args)]
 pub struct SyncArgs {
-    /// Sync workers in this process.
-    #[arg(long, env = "STREXFORCE_SYNC_WORKERS", default_value_t = 2)]
-    pub sync_workers: usize,
+    /// Sync workers in this process (at least 1).
+    #[arg(long, env = "STREXFORCE_SYNC_WORKERS", default_value_t = 2,
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub sync_workers: u16,
     /// Records per sObject Collections request (at most 200).
     #[arg(long, env = "STREXFORCE_SYNC_BATCH_SIZE", default_value_t = 200,
           value_parser = clap::value_parser!(u16).range(1..=200))]
@@ -303,7 +307,8 @@ pub struct SyncArgs {
     #[arg(long, env = "STREXFORCE_SYNC_GATHER_LIMIT_MS", default_value_t = 2000)]
     pub sync_gather_limit_ms: u64,
     /// Share of the daily API allocation (0 to 1) above which sending slows down.
-    #[arg(long, env = "STREXFORCE_SYNC_SLOW_DOWN_SHARE", default_value_t = 0.9)]
+    #[arg(long, env = "STREXFORCE_SYNC_SLOW_DOWN_SHARE", default_value_t = 0.9,
+          value_parser = share)]
     pub sync_slow_down_share: f64,
     /// While slowed down, at most one batch per this many milliseconds.
     #[arg(
@@ -335,6 +340,31 @@ pub struct RetentionArgs {
     /// How often `serve` applies retention, in minutes; 0 turns it off.
     #[arg(long, env = "STREXFORCE_RETENTION_INTERVAL_MINS", default_value_t = 60)]
     pub retention_interval_mins: u64,
+}
+
+/// `66.0` or `v66.0`: Salesforce answers NOT_FOUND for `66`, and every row would fail.
+/// sObject Collections upsert needs 46.0 and update-only steps 61.0.
+fn api_version(text: &str) -> Result<String, String> {
+    const OLDEST: u32 = 61;
+    let version = text.trim().trim_start_matches('v');
+    let major = version
+        .split_once('.')
+        .filter(|(_, minor)| *minor == "0")
+        .and_then(|(major, _)| major.parse::<u32>().ok());
+    match major {
+        Some(major) if major >= OLDEST => Ok(version.to_owned()),
+        Some(_) => Err(format!(
+            "API {version} is too old: strexforce needs {OLDEST}.0 or later"
+        )),
+        None => Err(format!("`{text}` is not an API version such as 66.0")),
+    }
+}
+
+fn share(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(share) if (0.0..=1.0).contains(&share) => Ok(share),
+        _ => Err(format!("`{text}` is not a share between 0 and 1")),
+    }
 }
 
 fn secret(text: &str) -> Result<SecretString, String> {
@@ -562,7 +592,7 @@ impl SalesforceArgs {
 impl SyncArgs {
     pub fn settings(&self) -> SyncSettings {
         SyncSettings {
-            workers: self.sync_workers,
+            workers: usize::from(self.sync_workers),
             batch_size: usize::from(self.sync_batch_size),
             poll_interval: Duration::from_millis(self.sync_poll_interval_ms),
             lease: Duration::from_secs(self.sync_lease_secs),

@@ -62,8 +62,12 @@ enum Command {
 
 /// Parses the command line and runs the command.
 pub fn main() -> ExitCode {
-    // A missing .env file is normal; settings then come from the environment alone.
-    let _ = dotenvy::dotenv();
+    // A missing .env file is normal; settings then come from the environment alone. The demo
+    // never reads it: a .env names the real database and org, and the demo writes sample
+    // forwards wherever DATABASE_URL points.
+    if std::env::args().nth(1).as_deref() != Some("demo") {
+        let _ = dotenvy::dotenv();
+    }
     let cli = Cli::parse();
     // The demo and the commands that print their own reports stay quiet unless asked for.
     let default_level = match cli.command {

@@ -242,7 +242,9 @@ fn digest(token: &str) -> [u8; 32] {
 /// case-insensitive (RFC 7235).
 pub fn bearer_token(value: &str) -> Option<&str> {
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
 }
 
 fn presented_tokens(parts: &Parts) -> Vec<String> {

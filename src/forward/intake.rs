@@ -198,7 +198,9 @@ impl Intake {
         let event = NewEvent {
             kind: kind.as_str(),
             dedupe_key: &dedupe_key,
-            transaction_id: json.as_ref().and_then(|j| storable_identifier(&j["transactionId"])),
+            transaction_id: json
+                .as_ref()
+                .and_then(|j| storable_identifier(&j["transactionId"])),
             subject: None,
             body_raw: body,
             body: json.as_ref(),

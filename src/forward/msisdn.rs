@@ -6,6 +6,12 @@
 
 use std::fmt;
 
+use unicode_normalization::UnicodeNormalization;
+
+/// Format characters that carry no meaning in a phone number: zero-width space, joiners, word
+/// joiner and the byte-order mark.
+const INVISIBLE: [char; 5] = ['\u{200b}', '\u{200c}', '\u{200d}', '\u{2060}', '\u{feff}'];
+
 /// Country calling code and national number length used when a number has no country code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NumberingPlan {
@@ -36,13 +42,21 @@ impl Msisdn {
     /// Reads a number in any of the forms Strex and number lookups use.
     pub fn parse(raw: &str, plan: &NumberingPlan) -> Msisdn {
         let trimmed = raw.trim();
-        let Some(compact) = compact_digits(trimmed) else {
+        // Full-width digits and invisible characters pasted along with a number would make
+        // one person two external ids.
+        let plain: String = trimmed.nfkc().filter(|c| !INVISIBLE.contains(c)).collect();
+        let Some(compact) = compact_digits(&plain) else {
             return Msisdn::Verbatim(trimmed.to_owned());
         };
         match international_digits(&compact, plan) {
             Some(digits) => Msisdn::International(digits),
             None => Msisdn::Verbatim(trimmed.to_owned()),
         }
+    }
+
+    /// Whether this is a recognisable international number.
+    pub fn is_international(&self) -> bool {
+        matches!(self, Msisdn::International(_))
     }
 
     /// E.164 with a leading `+` (`+4798079008`), or the verbatim text.
@@ -100,6 +114,10 @@ fn international_digits(compact: &str, plan: &NumberingPlan) -> Option<String> {
     // E.164 allows at most 15 digits; anything longer is not a phone number.
     const E164_MAX_DIGITS: usize = 15;
     let digits = if let Some(rest) = compact.strip_prefix('+') {
+        // No country calling code starts with 0: `+047…` is a mistyped number, not E.164.
+        if rest.starts_with('0') {
+            return None;
+        }
         rest.to_owned()
     } else if let Some(rest) = compact.strip_prefix("00") {
         rest.to_owned()
@@ -144,6 +162,19 @@ mod tests {
         assert_eq!(e164("2002"), "2002");
         assert_eq!(e164("StrexDemo"), "StrexDemo");
         assert_eq!(e164(""), "");
+    }
+
+    #[test]
+    fn full_width_digits_and_invisible_characters_give_the_same_number() {
+        assert_eq!(e164("\u{ff19}\u{ff18}\u{ff10}79008"), "+4798079008");
+        assert_eq!(e164("+4798079008\u{200b}"), "+4798079008");
+    }
+
+    #[test]
+    fn a_plus_followed_by_zero_is_not_an_international_number() {
+        let number = Msisdn::parse("+047 98079008", &NumberingPlan::default());
+
+        assert!(!number.is_international());
     }
 
     #[test]

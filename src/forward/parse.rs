@@ -196,7 +196,10 @@ fn check_identifiers(message: &Message) -> Result<(), PayloadError> {
             ("recipient", dlr.recipient.clone()),
             ("statusCode", dlr.status_code.clone()),
             ("detailedStatusCode", dlr.detailed_status_code.clone()),
-            ("properties.SystemAction", property_text(dlr.properties.as_ref(), "SystemAction")),
+            (
+                "properties.SystemAction",
+                property_text(dlr.properties.as_ref(), "SystemAction"),
+            ),
         ],
     };
     for (field, value) in fields {
@@ -205,7 +208,10 @@ fn check_identifiers(message: &Message) -> Result<(), PayloadError> {
             return Err(PayloadError::NulCharacter { field });
         }
         if text.chars().count() > IDENTIFIER_MAX_CHARS {
-            return Err(PayloadError::TooLong { field, max: IDENTIFIER_MAX_CHARS });
+            return Err(PayloadError::TooLong {
+                field,
+                max: IDENTIFIER_MAX_CHARS,
+            });
         }
     }
     Ok(())
@@ -315,14 +321,23 @@ mod tests {
     #[test]
     fn identifiers_that_postgres_cannot_index_are_refused() {
         let long = "x".repeat(IDENTIFIER_MAX_CHARS + 1);
-        let body = format!(r#"{{"transactionId":"{long}","sender":"+4700000001","recipient":"2002","content":""}}"#);
-        let nul = r#"{"transactionId":"t","sender":"+47\u0000","recipient":"2002","content":"a\u0000b"}"#;
+        let body = format!(
+            r#"{{"transactionId":"{long}","sender":"+4700000001","recipient":"2002","content":""}}"#
+        );
+        let nul =
+            r#"{"transactionId":"t","sender":"+47\u0000","recipient":"2002","content":"a\u0000b"}"#;
 
         assert_eq!(
             parse_mo(&body).unwrap_err(),
-            PayloadError::TooLong { field: "transactionId", max: IDENTIFIER_MAX_CHARS }
+            PayloadError::TooLong {
+                field: "transactionId",
+                max: IDENTIFIER_MAX_CHARS
+            }
         );
-        assert_eq!(parse_mo(nul).unwrap_err(), PayloadError::NulCharacter { field: "sender" });
+        assert_eq!(
+            parse_mo(nul).unwrap_err(),
+            PayloadError::NulCharacter { field: "sender" }
+        );
     }
 
     #[test]

@@ -101,17 +101,18 @@ fn run_file(
 ) -> Result<Vec<CaseResult>, String> {
     let text = std::fs::read_to_string(file)
         .map_err(|error| format!("cannot read {}: {error}", file.display()))?;
-    let cases: CaseFile = serde_saphyr::from_str(&text).map_err(|error| {
-        let at = error
-            .location()
-            .map(|l| format!("{}:{}:", l.line(), l.column()))
-            .unwrap_or_default();
-        format!(
-            "{}:{at} {}",
-            file.display(),
-            error.to_string().lines().next().unwrap_or_default()
-        )
-    })?;
+    let cases: CaseFile = serde_saphyr::from_str_with_options(&text, super::yaml_options())
+        .map_err(|error| {
+            let at = error
+                .location()
+                .map(|l| format!("{}:{}:", l.line(), l.column()))
+                .unwrap_or_default();
+            format!(
+                "{}:{at} {}",
+                file.display(),
+                error.to_string().lines().next().unwrap_or_default()
+            )
+        })?;
     Ok(cases
         .cases
         .iter()

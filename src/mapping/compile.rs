@@ -294,12 +294,21 @@ impl Compiler<'_> {
             self.issues
                 .push(Issue::at(at, unknown_variable_message(name)));
         }
+        if let Some(problem) = self.templates.unknown_names(&template) {
+            self.issues
+                .push(Issue::at(at, format!("template error: {problem}")));
+            return None;
+        }
         unknown.is_empty().then_some(template)
     }
 
     fn conditions(&mut self, written: &BTreeMap<String, Spanned<Value>>) -> Vec<Condition> {
         let mut compiled = Vec::new();
         for (path, expected) in written {
+            if let Some(problem) = condition_problem(path, &expected.value) {
+                self.issues.push(Issue::at(&expected.referenced, problem));
+                continue;
+            }
             match Condition::compile(path, &expected.value) {
                 Ok(condition) => compiled.push(condition),
                 Err(error) => self
@@ -311,8 +320,34 @@ impl Compiler<'_> {
     }
 }
 
+/// minijinja's global functions, which templates may call.
+const TEMPLATE_FUNCTIONS: [&str; 4] = ["range", "dict", "namespace", "debug"];
+
 fn is_known_variable(name: &str) -> bool {
-    FORWARD_FIELDS.contains(&name) || DERIVED_VARIABLES.contains(&name)
+    FORWARD_FIELDS.contains(&name)
+        || DERIVED_VARIABLES.contains(&name)
+        || TEMPLATE_FUNCTIONS.contains(&name)
+}
+
+/// A condition that could never hold as meant: a path that starts at no variable (a typo
+/// such as `propertes.SystemAction` would silently never match), or a kind other than the two.
+fn condition_problem(path: &str, expected: &Value) -> Option<String> {
+    let root = path.split('.').next().unwrap_or_default();
+    if !FORWARD_FIELDS.contains(&root) && !DERIVED_VARIABLES.contains(&root) {
+        return Some(format!(
+            "condition on `{path}`: {}",
+            unknown_variable_message(root)
+        ));
+    }
+    let kinds = match expected {
+        Value::Array(items) => items.iter().collect(),
+        other => vec![other],
+    };
+    let bad_kind = path == "kind"
+        && kinds
+            .iter()
+            .any(|kind| !matches!(kind.as_str(), Some("mo" | "dlr")));
+    bad_kind.then(|| format!("`kind` is mo or dlr, not {expected}"))
 }
 
 fn unknown_variable_message(name: &str) -> String {

@@ -96,7 +96,13 @@ pub fn build(forward: &Forward, received_at: DateTime<Utc>) -> Value {
     };
     context.insert("properties".into(), Value::Object(properties(forward)));
     context.insert("kind".into(), Value::from(forward.kind.as_str()));
-    let msisdn = forward.msisdn.as_ref().map(|number| number.e164());
+    // Only a recognisable number is the end user's MSISDN; a short number or a sender name
+    // leaves `msisdn` undefined, so no Contact is keyed by it.
+    let msisdn = forward
+        .msisdn
+        .as_ref()
+        .filter(|number| number.is_international())
+        .map(|number| number.e164());
     context.insert("msisdn".into(), msisdn.map_or(Value::Null, Value::from));
     context.insert("forward".into(), forward.json.clone());
     let lookup = lookup(context.get("properties").and_then(Value::as_object));

@@ -217,13 +217,14 @@ fn compile_source(
     templates: &mut Templates,
     issues: &mut IssueSink,
 ) -> Option<CompiledMapping> {
-    let file: model::MappingFile = match serde_saphyr::from_str(&source.text) {
-        Ok(file) => file,
-        Err(error) => {
-            issues.push(yaml_issue(&error));
-            return None;
-        }
-    };
+    let file: model::MappingFile =
+        match serde_saphyr::from_str_with_options(&source.text, yaml_options()) {
+            Ok(file) => file,
+            Err(error) => {
+                issues.push(yaml_issue(&error));
+                return None;
+            }
+        };
     let default_name = source
         .path
         .file_stem()
@@ -236,6 +237,15 @@ fn compile_source(
         templates,
         issues,
     ))
+}
+
+/// How mapping files are read: only `true` and `false` are booleans (YAML 1.2). Under YAML
+/// 1.1 rules `NO` (Norway's country code), `yes`, `on` and `off` would silently become
+/// booleans.
+pub(crate) fn yaml_options() -> serde_saphyr::Options {
+    let mut options = serde_saphyr::Options::default();
+    options.strict_booleans = true;
+    options
 }
 
 fn yaml_issue(error: &serde_saphyr::Error) -> Issue {

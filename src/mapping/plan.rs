@@ -235,7 +235,9 @@ impl Planner<'_> {
             // The subject is an indexed column like the external ids.
             Rendered::Value(value) => external_id_text(Some(&to_json(&value)))
                 .map(Some)
-                .ok_or_else(|| error("the subject is longer than 255 characters or has a NUL".to_owned())),
+                .ok_or_else(|| {
+                    error("the subject is longer than 255 characters or has a NUL".to_owned())
+                }),
         }
     }
 

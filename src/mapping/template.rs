@@ -6,7 +6,7 @@
 
 use std::collections::HashSet;
 
-use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
+use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior, Value};
 
 use super::filters;
 use crate::forward::NumberingPlan;
@@ -135,6 +135,28 @@ impl Templates {
             }
             Err(_) => HashSet::new(),
         }
+    }
+
+    /// Renders the template once with no variables at all, to find names minijinja only
+    /// resolves when it runs: a misspelled filter, test or function, or a method strings do
+    /// not have. Other errors are expected without data and are not reported.
+    pub fn unknown_names(&self, template: &TemplateRef) -> Option<String> {
+        let empty = Value::from(std::collections::BTreeMap::<String, Value>::new());
+        let compiled = self.env.get_template(&template.name).ok()?;
+        let error = compiled.render(&empty).err()?;
+        matches!(
+            error.kind(),
+            ErrorKind::UnknownFilter
+                | ErrorKind::UnknownTest
+                | ErrorKind::UnknownFunction
+                | ErrorKind::UnknownMethod
+        )
+        .then(|| {
+            error
+                .detail()
+                .map(str::to_owned)
+                .unwrap_or_else(|| error.kind().to_string())
+        })
     }
 
     /// Evaluates a template expression as a condition.

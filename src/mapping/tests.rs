@@ -274,3 +274,50 @@ fn load_errors_are_reported_at_their_file_line_and_column() {
         "m.yaml:5:22: external id field `K` must also be set under `fields`"
     );
 }
+
+#[test]
+fn yaml_1_1_words_stay_text_so_norway_is_no_not_false() {
+    let text = "rules:\n  - name: r\n    when: { properties.Keyword: ON }\n    upserts:\n      - object: A\n        external_id: Key__c\n        fields: { Key__c: k, Country__c: NO, Answer__c: yes, Flag__c: true }\n";
+    let set = set(&[("m.yaml", text)]);
+
+    let plan = plan(&set, &dlr(json!({"Keyword": "on"}))).unwrap();
+
+    let record = &plan.upserts[0].record;
+    assert_eq!(record["Country__c"], "NO");
+    assert_eq!(record["Answer__c"], "yes");
+    assert_eq!(record["Flag__c"], true);
+}
+
+#[test]
+fn names_minijinja_resolves_only_when_running_are_checked_when_the_file_loads() {
+    let step = |fields: &str| {
+        format!(
+            "rules:\n  - name: r\n    upserts:\n      - object: A\n        external_id: K\n        fields: {{ K: k, {fields} }}\n"
+        )
+    };
+    let filter = step("X: \"{{ price | decimal(2) | nosuchfilter }}\"");
+    let function = step("X: \"{{ range(3) | join(',') }}\"");
+
+    let error = try_set(&[("m.yaml", &filter)]).unwrap_err().to_string();
+
+    assert!(error.contains("filter nosuchfilter is unknown"), "{error}");
+    assert!(try_set(&[("m.yaml", &function)]).is_ok());
+}
+
+#[test]
+fn a_condition_that_could_never_hold_as_meant_is_a_load_error() {
+    let rule = |when: &str| {
+        format!(
+            "rules:\n  - name: r\n    when: {{ {when} }}\n    upserts:\n      - object: A\n        external_id: K\n        fields: {{ K: k }}\n"
+        )
+    };
+
+    let typo = try_set(&[("m.yaml", &rule("propertes.SystemAction: Subscribe"))]).unwrap_err();
+    let kind = try_set(&[("m.yaml", &rule("kind: sms"))]).unwrap_err();
+
+    assert!(
+        typo.to_string().contains("did you mean `properties`?"),
+        "{typo}"
+    );
+    assert!(kind.to_string().contains("`kind` is mo or dlr"), "{kind}");
+}

@@ -26,6 +26,11 @@ pub enum PublicUrlError {
     Scheme(String),
     #[error("STREXFORCE_PUBLIC_URL must not have a query, fragment or user info")]
     Extra,
+    #[error(
+        "STREXFORCE_PUBLIC_URL is the URL without /forward/…, such as \
+         https://connector.example.com; it ends in {0}"
+    )]
+    ForwardPath(String),
 }
 
 impl PublicUrl {
@@ -42,6 +47,14 @@ impl PublicUrl {
         // does on the sender's side.
         let origin = url.origin().ascii_serialization();
         let prefix = url.path().trim_end_matches('/');
+        // The forward paths are appended to this URL; naming one here would double it, and
+        // every signature would then fail.
+        if prefix.ends_with("/forward/mo")
+            || prefix.ends_with("/forward/dlr")
+            || prefix.ends_with("/forward")
+        {
+            return Err(PublicUrlError::ForwardPath(prefix.to_owned()));
+        }
         Ok(PublicUrl {
             base: format!("{origin}{prefix}"),
         })

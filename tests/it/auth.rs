@@ -251,7 +251,10 @@ async fn with_ecdsa_and_token_either_proof_is_enough() {
     assert_eq!(with_token.status(), 200);
     assert_eq!(lower_case_scheme.status(), 200);
     let (status, body) = problem(neither).await;
-    assert_eq!((status, body["code"].as_str().unwrap()), (401, "missing_header"));
+    assert_eq!(
+        (status, body["code"].as_str().unwrap()),
+        (401, "missing_header")
+    );
     // A wrong token is reported as such, not as a missing signature.
     let (status, body) = problem(wrong_token).await;
     assert_eq!((status, body["code"].as_str().unwrap()), (401, "bad_token"));

@@ -311,14 +311,23 @@ async fn an_identifier_postgres_cannot_index_is_rejected_not_retried_forever() {
     nul_sender["sender"] = json!("+4700000001\u{0}");
 
     let long = app.post("mo", serde_json::to_vec(&long_id).unwrap()).await;
-    let nul = app.post("mo", serde_json::to_vec(&nul_sender).unwrap()).await;
+    let nul = app
+        .post("mo", serde_json::to_vec(&nul_sender).unwrap())
+        .await;
 
     assert_eq!(long.status(), 400);
     assert_eq!(nul.status(), 400);
     let problems: Vec<Value> = vec![long.json().await.unwrap(), nul.json().await.unwrap()];
-    assert_eq!(problems[0]["detail"], "field `transactionId` is longer than 255 characters");
+    assert_eq!(
+        problems[0]["detail"],
+        "field `transactionId` is longer than 255 characters"
+    );
     assert_eq!(problems[1]["code"], "bad_value");
-    let events = query_json(app.store(), "SELECT status, transaction_id FROM inbound_event ORDER BY id").await;
+    let events = query_json(
+        app.store(),
+        "SELECT status, transaction_id FROM inbound_event ORDER BY id",
+    )
+    .await;
     assert_eq!(
         events,
         vec![
