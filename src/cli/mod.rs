@@ -88,7 +88,7 @@ pub fn main() -> ExitCode {
     match runtime.block_on(run(cli.command)) {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", error_chain(&error));
             ExitCode::FAILURE
         }
     }
@@ -108,4 +108,20 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Status(args) => status::status(args).await,
         Command::Prune(args) => prune::prune(args).await,
     }
+}
+
+/// The error and its causes on one line, each cause once: most errors here already quote their
+/// source in their own message, which a plain `{:#}` would print a second time.
+fn error_chain(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&cause);
+        }
+    }
+    text
 }

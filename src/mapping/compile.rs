@@ -101,6 +101,7 @@ pub fn compile(
     issues: &mut IssueSink,
 ) -> CompiledMapping {
     let mut compiler = Compiler { templates, issues };
+    compiler.refuse_repeated_rule_names(&file.rules);
     CompiledMapping {
         file: path.to_owned(),
         name: file.name.unwrap_or_else(|| default_name.to_owned()),
@@ -124,8 +125,27 @@ struct Compiler<'a> {
 }
 
 impl Compiler<'_> {
+    /// Rule names tell rows apart in the sync log; two rules of one file with one name would
+    /// make that column lie.
+    fn refuse_repeated_rule_names(&mut self, rules: &[RuleDef]) {
+        let mut seen = std::collections::HashSet::new();
+        for rule in rules {
+            if !seen.insert(rule.name.value.as_str()) {
+                let message = format!("rule name `{}` is used twice in this file", rule.name.value);
+                self.issues.push(Issue::at(&rule.name.referenced, message));
+            }
+        }
+    }
+
     fn rule(&mut self, rule: RuleDef) -> CompiledRule {
         let if_expression = rule.if_expression.as_ref().and_then(|expression| {
+            // Checked as an expression first, so that a syntax error reads as the author wrote
+            // it rather than as the template it is evaluated in.
+            if let Err(message) = self.templates.check_expression(&expression.value) {
+                let message = format!("`if` expression: {message}");
+                self.issues.push(Issue::at(&expression.referenced, message));
+                return None;
+            }
             let source = format!("{{{{ {} }}}}", expression.value);
             self.template(&source, &expression.referenced)
         });

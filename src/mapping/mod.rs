@@ -71,6 +71,10 @@ impl fmt::Display for Issue {
         if let Some(file) = &self.file {
             write!(f, "{}:", file.display())?;
         }
+        // A problem with the folder itself has no position in any file.
+        if self.line == 0 {
+            return write!(f, " {}", self.message);
+        }
         write!(f, "{}:{}: {}", self.line, self.column, self.message)
     }
 }
@@ -275,23 +279,47 @@ fn yaml_message(text: &str) -> String {
 
 /// Adds "did you mean" to an unknown-key message: a typo such as `feilds` names `fields`.
 fn with_suggestion(message: String) -> String {
-    let Some(rest) = message.strip_prefix("unknown field `") else {
+    if let Some(rest) = message.strip_prefix("duplicate mapping key") {
+        let key = rest
+            .trim_start_matches(':')
+            .split(", set ")
+            .next()
+            .unwrap_or_default()
+            .trim();
+        return format!("key `{key}` is written twice; keep one");
+    }
+    let (what, rest) = match (
+        message.strip_prefix("unknown field `"),
+        message.strip_prefix("unknown variant `"),
+    ) {
+        (Some(rest), _) => ("key", rest),
+        (None, Some(rest)) => ("value", rest),
+        _ => return message,
+    };
+    let Some((unknown, expected)) = rest
+        .split_once("`, expected one of ")
+        .or_else(|| rest.split_once("`, expected "))
+    else {
         return message;
     };
-    let Some((unknown, expected)) = rest.split_once("`, expected one of ") else {
-        return message;
+    // The expected names, whether listed as "a, b" or as "`a` or `b`".
+    let names: Vec<&str> = if expected.contains('`') {
+        expected.split('`').skip(1).step_by(2).collect()
+    } else {
+        expected.split(", ").collect()
     };
-    let best = expected
-        .split(", ")
-        .map(|key| key.trim_matches('`'))
+    let best = names
+        .into_iter()
         .map(|key| (strsim::jaro_winkler(unknown, key), key))
         .filter(|(score, _)| *score > 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0));
     match best {
         Some((_, key)) => {
-            format!("unknown key `{unknown}`; did you mean `{key}`? (expected one of {expected})")
+            format!(
+                "unknown {what} `{unknown}`; did you mean `{key}`? (expected one of {expected})"
+            )
         }
-        None => format!("unknown key `{unknown}` (expected one of {expected})"),
+        None => format!("unknown {what} `{unknown}` (expected one of {expected})"),
     }
 }
 

@@ -137,6 +137,19 @@ impl Templates {
         }
     }
 
+    /// Whether `source` parses as one expression.
+    pub fn check_expression(&self, source: &str) -> Result<(), String> {
+        self.env
+            .compile_expression(source)
+            .map(|_| ())
+            .map_err(|error| {
+                error
+                    .detail()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| error.kind().to_string())
+            })
+    }
+
     /// Renders the template once with no variables at all, to find names minijinja only
     /// resolves when it runs: a misspelled filter, test or function, or a method strings do
     /// not have. Other errors are expected without data and are not reported.

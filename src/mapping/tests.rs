@@ -321,3 +321,47 @@ fn a_condition_that_could_never_hold_as_meant_is_a_load_error() {
     );
     assert!(kind.to_string().contains("`kind` is mo or dlr"), "{kind}");
 }
+
+#[test]
+fn a_misspelled_operation_and_a_repeated_key_get_plain_messages() {
+    let step = |extra: &str| {
+        format!(
+            "rules:\n  - name: r\n    upserts:\n      - object: A\n        external_id: K\n{extra}        fields: {{ K: k }}\n"
+        )
+    };
+
+    let operation = try_set(&[("m.yaml", &step("        operation: updat\n"))]).unwrap_err();
+    let repeated = try_set(&[("m.yaml", &step("        object: B\n"))]).unwrap_err();
+
+    assert!(
+        operation.to_string().contains("did you mean `update`?"),
+        "{operation}"
+    );
+    assert!(
+        repeated
+            .to_string()
+            .contains("key `object` is written twice"),
+        "{repeated}"
+    );
+}
+
+#[test]
+fn a_broken_if_expression_and_a_repeated_rule_name_are_reported_as_written() {
+    let rule = |name: &str, extra: &str| {
+        format!(
+            "  - name: {name}\n{extra}    upserts:\n      - object: A\n        external_id: K\n        fields: {{ K: k }}\n"
+        )
+    };
+    let broken_if = format!("rules:\n{}", rule("r", "    if: \"price >\"\n"));
+    let repeated = format!("rules:\n{}{}", rule("r", ""), rule("r", ""));
+
+    let if_error = try_set(&[("m.yaml", &broken_if)]).unwrap_err().to_string();
+    let name_error = try_set(&[("m.yaml", &repeated)]).unwrap_err().to_string();
+
+    assert!(if_error.contains("`if` expression:"), "{if_error}");
+    assert!(!if_error.contains("unexpected `)`"), "{if_error}");
+    assert!(
+        name_error.contains("rule name `r` is used twice"),
+        "{name_error}"
+    );
+}

@@ -70,7 +70,10 @@ pub enum StartError {
         dir: PathBuf,
         error: crate::mapping::LoadError,
     },
-    #[error("cannot log in to Salesforce: {0}")]
+    #[error(
+        "cannot log in to Salesforce: {0} (to take forwards in while this is fixed, start with \
+         --start-without-salesforce)"
+    )]
     Salesforce(#[from] crate::salesforce::AuthError),
     #[error("cannot set up the Salesforce client: {0}")]
     Client(#[from] crate::salesforce::ApiError),

@@ -45,6 +45,11 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("DATABASE_URL is not a valid Postgres URL: {0}")]
     BadUrl(#[source] sqlx::Error),
+    #[error(
+        "the database in DATABASE_URL does not exist: {0}; create it first (createdb <name>, \
+         or CREATE DATABASE in psql)"
+    )]
+    NoDatabase(String),
 }
 
 impl StoreError {
@@ -62,6 +67,10 @@ impl From<sqlx::Error> for StoreError {
             | sqlx::Error::PoolTimedOut
             | sqlx::Error::PoolClosed
             | sqlx::Error::WorkerCrashed => StoreError::Unavailable(error),
+            // Postgres's own text, without the source position sqlx appends.
+            sqlx::Error::Database(ref database) if database.code().as_deref() == Some("3D000") => {
+                StoreError::NoDatabase(database.message().to_owned())
+            }
             other => StoreError::Query(other),
         }
     }
