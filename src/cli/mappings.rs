@@ -176,6 +176,12 @@ fn test(args: &MappingArgs, cases: Option<PathBuf>) -> anyhow::Result<ExitCode> 
     let dir = cases.unwrap_or_else(|| args.mappings_dir.join("tests"));
     let results =
         run_dir(&set, &dir, &args.settings().numbering_plan).map_err(anyhow::Error::msg)?;
+    if results.is_empty() {
+        anyhow::bail!(
+            "{} holds no cases; add a YAML file of cases (see docs/mappings.md)",
+            dir.display()
+        );
+    }
     let failed = results.iter().filter(|r| r.failure.is_some()).count();
     for result in &results {
         match &result.failure {
@@ -189,7 +195,7 @@ fn test(args: &MappingArgs, cases: Option<PathBuf>) -> anyhow::Result<ExitCode> 
         }
     }
     println!("\n{} passed, {failed} failed", results.len() - failed);
-    Ok(if failed == 0 && !results.is_empty() {
+    Ok(if failed == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

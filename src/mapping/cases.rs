@@ -87,41 +87,45 @@ pub fn run_dir(
         })
         .collect();
     files.sort();
-    let mut results = Vec::new();
-    for file in files {
-        results.extend(run_file(mappings, &file, plan)?);
-    }
-    Ok(results)
+    Ok(files
+        .iter()
+        .flat_map(|file| run_file(mappings, file, plan))
+        .collect())
 }
 
-fn run_file(
-    mappings: &MappingSet,
-    file: &Path,
-    plan: &NumberingPlan,
-) -> Result<Vec<CaseResult>, String> {
-    let text = std::fs::read_to_string(file)
-        .map_err(|error| format!("cannot read {}: {error}", file.display()))?;
-    let cases: CaseFile = serde_saphyr::from_str_with_options(&text, super::yaml_options())
-        .map_err(|error| {
-            let at = error
-                .location()
-                .map(|l| format!("{}:{}:", l.line(), l.column()))
-                .unwrap_or_default();
-            format!(
-                "{}:{at} {}",
-                file.display(),
-                error.to_string().lines().next().unwrap_or_default()
-            )
-        })?;
-    Ok(cases
-        .cases
+/// Runs the cases of one file. A file that cannot be read is one failed result, so that the
+/// other files still run.
+fn run_file(mappings: &MappingSet, file: &Path, plan: &NumberingPlan) -> Vec<CaseResult> {
+    let cases = match read_cases(file) {
+        Ok(cases) => cases,
+        Err(failure) => {
+            return vec![CaseResult {
+                file: file.to_owned(),
+                name: "(the file itself)".to_owned(),
+                failure: Some(failure),
+            }];
+        }
+    };
+    cases
         .iter()
         .map(|case| CaseResult {
             file: file.to_owned(),
             name: case.name.clone(),
             failure: run_case(mappings, case, plan).err(),
         })
-        .collect())
+        .collect()
+}
+
+fn read_cases(file: &Path) -> Result<Vec<Case>, String> {
+    let text = std::fs::read_to_string(file).map_err(|error| format!("cannot read it: {error}"))?;
+    let cases: CaseFile = serde_saphyr::from_str_with_options(&text, super::yaml_options())
+        .map_err(|error| {
+            // The message names the line and column itself; later lines quote the source.
+            let text = error.to_string();
+            let first_line = text.lines().next().unwrap_or_default();
+            first_line.trim_start_matches("error: ").to_owned()
+        })?;
+    Ok(cases.cases)
 }
 
 /// Runs one case; `Err` describes the failure.
@@ -154,16 +158,14 @@ fn check(expect: &Expectation, actual: &Preview) -> Result<(), String> {
     if let Some(error) = &actual.error {
         return Err(format!("the plan failed: {error}"));
     }
-    if expect.unmapped != (actual.status == "unmapped") {
+    if expect.unmapped && actual.status != "unmapped" {
         return Err(format!(
-            "expected {}, got {}",
-            if expect.unmapped {
-                "unmapped"
-            } else {
-                "planned"
-            },
-            actual.status
+            "expected unmapped, but the forward was planned as:\n{}",
+            planned_text(actual)
         ));
+    }
+    if !expect.unmapped && actual.status == "unmapped" {
+        return Err("expected upserts, but no mapping matched the forward".to_owned());
     }
     if let Some(subject) = &expect.subject
         && actual.subject.as_ref() != Some(subject)
@@ -199,6 +201,10 @@ fn compare_upserts(wanted: &[Map<String, Value>], actual: &Preview) -> Result<()
         return Ok(());
     }
     Err(diff(&expected, &got))
+}
+
+fn planned_text(actual: &Preview) -> String {
+    serde_json::to_string_pretty(&actual.upserts).unwrap_or_default()
 }
 
 /// The upsert reduced to the keys the expectation lists, so unlisted keys are not compared.

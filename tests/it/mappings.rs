@@ -189,6 +189,65 @@ fn mappings_test_prints_a_diff_for_a_failing_case() {
     assert!(stdout.contains("0 passed, 1 failed"), "{stdout}");
 }
 
+#[test]
+fn mappings_test_reports_a_broken_case_file_and_still_runs_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_shipped_mappings(dir.path());
+    std::fs::create_dir(dir.path().join("tests")).unwrap();
+    std::fs::write(
+        dir.path().join("tests/a-broken.yaml"),
+        "cases:\n  - name: misspelt key\n    kind: dlr\n    forwrd: {}\n    expect: {}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("tests/b-unmapped.yaml"),
+        "cases:\n  - name: wrongly expects nothing\n    kind: dlr\n    forward: { transactionId: t, recipient: \"+4700000001\", statusCode: Ok, detailedStatusCode: Delivered, properties: { ServiceType: Subscription, SystemAction: Unsubscribe } }\n    expect: { unmapped: true }\n",
+    )
+    .unwrap();
+
+    let output = strexforce(&[
+        "mappings",
+        "test",
+        "--mappings",
+        dir.path().to_str().unwrap(),
+    ]);
+
+    assert!(!output.status.success());
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        stdout.contains("a-broken.yaml: (the file itself)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("unknown field `forwrd`"), "{stdout}");
+    assert!(
+        stdout.contains("expected unmapped, but the forward was planned as:"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("\"Strex_Subscription_Status__c\": \"Unsubscribed\""),
+        "{stdout}"
+    );
+    assert!(stdout.contains("0 passed, 2 failed"), "{stdout}");
+}
+
+#[test]
+fn mappings_test_without_cases_says_where_it_looked() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_shipped_mappings(dir.path());
+    std::fs::create_dir(dir.path().join("tests")).unwrap();
+
+    let output = strexforce(&[
+        "mappings",
+        "test",
+        "--mappings",
+        dir.path().to_str().unwrap(),
+    ]);
+
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("holds no cases"), "{stderr}");
+}
+
 #[tokio::test]
 async fn a_donation_charge_becomes_a_won_opportunity_and_its_reversal_closes_it() {
     let app = TestApp::spawn().await;
