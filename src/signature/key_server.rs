@@ -151,13 +151,30 @@ impl KeyServer {
                 return None;
             }
         };
-        tracing::Span::current().record("status", response.status().as_u16());
-        if !response.status().is_success() {
+        let status = response.status();
+        tracing::Span::current().record("status", status.as_u16());
+        if status == reqwest::StatusCode::NOT_FOUND {
             tracing::warn!("the key server has no such key");
             return None;
         }
-        let resource: KeyResource = response.json().await.ok()?;
-        accept_resource(name, resource)
+        if !status.is_success() {
+            tracing::warn!("the key server refused the key request");
+            return None;
+        }
+        let body = match read_capped(response, MAX_KEY_RESOURCE_BYTES).await {
+            Ok(body) => body,
+            Err(problem) => {
+                tracing::warn!(%problem, "cannot read the key server's answer");
+                return None;
+            }
+        };
+        match serde_json::from_slice::<KeyResource>(&body) {
+            Ok(resource) => accept_resource(name, resource),
+            Err(error) => {
+                tracing::warn!(%error, "the key server's answer is not a public key resource");
+                None
+            }
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Cache> {
@@ -165,6 +182,26 @@ impl KeyServer {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+/// A public key resource is a few hundred bytes; a larger answer is not one.
+const MAX_KEY_RESOURCE_BYTES: usize = 64 * 1024;
+
+/// Reads a response body, giving up once it passes `limit` bytes, so a misbehaving key
+/// server cannot make the process buffer an unbounded answer.
+async fn read_capped(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, String> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|error| error.without_url().to_string())?
+    {
+        if body.len() + chunk.len() > limit {
+            return Err(format!("the answer is larger than {limit} bytes"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// Server keys must be P-256 (`ECDsaP256`), as the .NET verifier requires, and carry the

@@ -264,9 +264,14 @@ async fn a_key_outside_its_usable_window_is_refused() {
 
 /// A stand-in for the Target365 key resource that counts the requests it gets.
 async fn key_server_stub() -> (String, Arc<AtomicUsize>) {
+    key_server_answering(std::fs::read_to_string(format!("{SIGNATURES}/public-key.json")).unwrap())
+        .await
+}
+
+/// A key server that answers `body` for the key the vectors are signed with.
+async fn key_server_answering(body: String) -> (String, Arc<AtomicUsize>) {
     let hits = Arc::new(AtomicUsize::new(0));
     let counter = hits.clone();
-    let body = std::fs::read_to_string(format!("{SIGNATURES}/public-key.json")).unwrap();
     let app = axum::Router::new().route(
         "/api/server/public-keys/{name}",
         axum::routing::get(
@@ -315,6 +320,25 @@ async fn keys_are_fetched_from_the_key_server_once_and_unknown_names_are_not_ask
     }
 
     assert_eq!(hits.load(Ordering::SeqCst), 2, "one fetch per name");
+}
+
+#[tokio::test]
+async fn an_oversized_key_server_answer_is_not_read_to_the_end_nor_trusted() {
+    // Valid JSON for the right key, but padded far past what a key resource can be.
+    let key = std::fs::read_to_string(format!("{SIGNATURES}/public-key.json")).unwrap();
+    let (url, hits) = key_server_answering(key + &" ".repeat(200_000)).await;
+    let server = KeyServer::new(KeyServerConfig::new(url.parse().unwrap())).unwrap();
+    let valid = vector(&vectors()["vectors"][0]);
+    let verifier = Verifier::new(
+        KeyRing::default(),
+        Some(server),
+        Arc::new(FixedClock(valid.now)),
+    );
+
+    let refused = verifier.verify(&valid.request()).await.unwrap_err();
+
+    assert_eq!(refused.reason(), "unknown_key");
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
 }
 
 #[tokio::test]
