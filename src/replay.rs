@@ -6,8 +6,8 @@ use serde::Serialize;
 use crate::forward::intake::PlanOutcome;
 use crate::forward::{ForwardKind, NumberingPlan, parse};
 use crate::mapping::{MappingSet, PlannedUpsert};
-use crate::store::Store;
 use crate::store::replay::{Replan, ReplayError};
+use crate::store::{EventStatus, Store};
 
 /// What replaying an event did (or, in a dry run, would do).
 #[derive(Debug, Clone, Serialize)]
@@ -31,6 +31,19 @@ pub enum ReplayFailure {
     Replay(#[from] ReplayError),
     #[error("event {event_id} is not a valid forward ({error}); it cannot be planned")]
     NotAForward { event_id: i64, error: String },
+    #[error(
+        "event {0} was superseded by a later report of its transaction; planning it would \
+         write the older state over the newer one"
+    )]
+    Superseded(i64),
+}
+
+impl ReplayFailure {
+    /// Whether the failure concerns this event only (the next one may still be replayed), as
+    /// opposed to the database being out of reach.
+    pub fn is_about_the_event(&self) -> bool {
+        !matches!(self, ReplayFailure::Replay(ReplayError::Store(_)))
+    }
 }
 
 /// Plans event `event_id` again; with `dry_run` nothing is written.
@@ -46,6 +59,9 @@ pub async fn replay(
         .await
         .map_err(ReplayError::from)?
         .ok_or(ReplayError::NoSuchEvent(event_id))?;
+    if stored.status == EventStatus::Superseded.as_str() {
+        return Err(ReplayFailure::Superseded(event_id));
+    }
     let kind = ForwardKind::parse(&stored.kind).unwrap_or(ForwardKind::Mo);
     let forward = parse(kind, &stored.body_raw, plan_settings).map_err(|error| {
         ReplayFailure::NotAForward {

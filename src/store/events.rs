@@ -143,6 +143,19 @@ async fn lock_order_keys(
     Ok(())
 }
 
+/// Takes the subject's lock alone, for writers other than intake that add rows to a subject
+/// (replay), so that its ids keep following commit order.
+pub(super) async fn lock_subject(
+    tx: &mut sqlx::PgConnection,
+    subject: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(lock_key(SUBJECT_LOCK, subject))
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
 /// The same 64-bit lock key for the same name in every process and every version.
 fn lock_key(space: &str, name: &str) -> i64 {
     let digest = Sha256::new()

@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::events::insert_sync_rows;
+use super::events::{insert_sync_rows, lock_subject};
 use super::{EventStatus, Store, StoreError};
 use crate::mapping::Plan;
 
@@ -19,6 +19,16 @@ pub struct StoredForward {
     pub body_raw: Vec<u8>,
     pub status: String,
     pub received_at: DateTime<Utc>,
+}
+
+/// Which events a replay of many plans again.
+#[derive(Debug, Clone)]
+pub struct ReplaySelection {
+    /// Event statuses, such as `unmapped` or `plan_failed`.
+    pub statuses: Vec<String>,
+    /// Only events received since then.
+    pub since: Option<DateTime<Utc>>,
+    pub limit: i64,
 }
 
 /// The new plan of an event, ready to store.
@@ -68,6 +78,25 @@ impl Store {
         Ok(event)
     }
 
+    /// The ids of the events a selection covers, oldest first, so that a subject's events are
+    /// planned again in the order they arrived.
+    pub async fn events_to_replay(
+        &self,
+        selection: &ReplaySelection,
+    ) -> Result<Vec<i64>, StoreError> {
+        let ids = sqlx::query_scalar(
+            "SELECT id FROM inbound_event
+             WHERE status = ANY($1) AND ($2::timestamptz IS NULL OR received_at >= $2)
+             ORDER BY id LIMIT $3",
+        )
+        .bind(&selection.statuses)
+        .bind(selection.since)
+        .bind(selection.limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(ids)
+    }
+
     /// Replaces an event's unsucceeded rows with a new plan, in one transaction.
     pub async fn replan(&self, replan: &Replan<'_>) -> Result<Replanned, ReplayError> {
         let mut tx = self.pool.begin().await?;
@@ -77,6 +106,9 @@ impl Store {
                 .fetch_optional(&mut *tx)
                 .await?;
         let previous_status = previous_status.ok_or(ReplayError::NoSuchEvent(replan.event_id))?;
+        if let Some(subject) = replan.subject {
+            lock_subject(&mut tx, subject).await?;
+        }
         refuse_in_flight(&mut tx, replan.event_id).await?;
         let ignored_rows = ignore_open_rows(&mut tx, replan.event_id).await?;
         let added_rows = add_rows(&mut tx, replan).await?;

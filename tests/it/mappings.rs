@@ -12,6 +12,8 @@ use strexforce::replay::replay;
 use strexforce::salesforce::org_check::{self, Described, Severity};
 use strexforce::salesforce::schema_file;
 
+use crate::common::forwards::Report;
+use crate::common::process::run_command;
 use crate::common::{TestApp, fixture, query_json, shipped_mappings, wait_until};
 
 fn strexforce(args: &[&str]) -> std::process::Output {
@@ -443,6 +445,119 @@ async fn replay_sets_failed_rows_aside_and_sends_the_fixed_plan() {
         "df1c6a90-7179-4807-83e9-50bf03d72cb3",
     );
     assert_eq!(event["Kind__c"], "MO");
+}
+
+#[tokio::test]
+async fn replay_by_status_plans_every_unmapped_event_oldest_first() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        shipped_mappings().join("mo.yaml"),
+        dir.path().join("mo.yaml"),
+    )
+    .unwrap();
+    let app = TestApp::spawn_with(dir.path().to_owned()).await;
+    for report in [
+        Report::new("t-sub", "+4790000001", "Subscribe"),
+        Report::new("t-unsub", "+4790000001", "Unsubscribe"),
+        Report::new("t-other", "+4790000002", "Subscribe"),
+    ] {
+        let (kind, body) = report.forward();
+        assert_eq!(app.post(kind, body).await.status(), 200);
+    }
+    app.post_fixture("mo-plain.json").await;
+    copy_shipped_mappings(dir.path());
+    let mappings = dir.path().to_str().unwrap();
+
+    let (dry_code, dry_out, _) = run_command(
+        &app.db.url,
+        &[
+            "replay",
+            "--status",
+            "unmapped",
+            "--dry-run",
+            "--mappings",
+            mappings,
+        ],
+    );
+    let (code, out, err) = run_command(
+        &app.db.url,
+        &["replay", "--status", "unmapped", "--mappings", mappings],
+    );
+    app.wait_for_sync().await;
+
+    assert_eq!(dry_code, 0);
+    assert_eq!(
+        dry_out.matches("would become planned").count(),
+        3,
+        "{dry_out}"
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out.matches("was unmapped, is now planned").count(),
+        3,
+        "{out}"
+    );
+    assert!(
+        err.contains("3 of 3 event(s) planned again, 0 refused"),
+        "{err}"
+    );
+    let first = app.record("Contact", "Strex_MSISDN__c", "+4790000001");
+    assert_eq!(first["Strex_Subscription_Status__c"], "Unsubscribed");
+    let other = app.record("Contact", "Strex_MSISDN__c", "+4790000002");
+    assert_eq!(other["Strex_Subscription_Status__c"], "Active");
+    let events = query_json(app.store(), "SELECT status FROM inbound_event ORDER BY id").await;
+    assert!(
+        events.iter().all(|e| e["status"] == "planned"),
+        "{events:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_superseded_report_is_not_replayed_and_the_others_still_are() {
+    let app = TestApp::spawn().await;
+    let delivered = Report::new("t-1", "+4790000001", "Subscribe");
+    let late = Report::new("t-1", "+4790000001", "Subscribe").status("Sent");
+    let mut ids = Vec::new();
+    for report in [delivered, late] {
+        let (kind, body) = report.forward();
+        let answer: Value = app.post(kind, body).await.json().await.unwrap();
+        ids.push(answer["event_id"].as_i64().unwrap().to_string());
+    }
+    app.wait_for_sync().await;
+
+    let shipped = shipped_mappings();
+    let mappings = shipped.to_str().unwrap();
+    let (code, _, err) = run_command(
+        &app.db.url,
+        &[
+            "replay",
+            "--event",
+            &ids.join(","),
+            "--dry-run",
+            "--mappings",
+            mappings,
+        ],
+    );
+    let (status_code, _, status_err) =
+        run_command(&app.db.url, &["replay", "--status", "superseded"]);
+
+    assert_eq!(code, 1);
+    assert!(
+        err.contains(&format!(
+            "event {}: not replayed: event {} was superseded",
+            ids[1], ids[1]
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("1 of 2 event(s) would be planned again, 1 refused"),
+        "{err}"
+    );
+    assert_eq!(status_code, 2);
+    assert!(
+        status_err.contains("superseded reports are not replayed"),
+        "{status_err}"
+    );
 }
 
 fn json_schema(path: &Path) -> jsonschema::Validator {
