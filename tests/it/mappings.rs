@@ -159,26 +159,44 @@ fn mappings_preview_prints_the_plan_as_json() {
     assert_eq!(preview["upserts"][1]["record"]["Amount"], 200);
 }
 
-#[test]
-fn mappings_test_prints_a_diff_for_a_failing_case() {
+/// A report the shipped subscription mapping turns into an Unsubscribed contact.
+const UNSUBSCRIBE: &str = "{ transactionId: t, recipient: \"+4700000001\", statusCode: Ok, \
+    detailedStatusCode: Delivered, properties: { ServiceType: Subscription, SystemAction: \
+    Unsubscribe } }";
+
+/// Runs `strexforce mappings test` on the shipped mappings with these case files instead of
+/// the shipped cases; returns whether it passed, its stdout and its stderr.
+fn run_mapping_cases(case_files: &[(&str, String)]) -> (bool, String, String) {
     let dir = tempfile::tempdir().unwrap();
     copy_shipped_mappings(dir.path());
     std::fs::create_dir(dir.path().join("tests")).unwrap();
-    std::fs::write(
-        dir.path().join("tests/wrong.yaml"),
-        "cases:\n  - name: expects the wrong status\n    kind: dlr\n    forward: { transactionId: t, recipient: \"+4700000001\", statusCode: Ok, detailedStatusCode: Delivered, properties: { ServiceType: Subscription, SystemAction: Unsubscribe } }\n    expect:\n      upserts:\n        - sobject: Contact\n          record: { Strex_Subscription_Status__c: Active }\n        - sobject: Strex_Event__c\n",
-    )
-    .unwrap();
-
+    for (name, text) in case_files {
+        std::fs::write(dir.path().join("tests").join(name), text).unwrap();
+    }
     let output = strexforce(&[
         "mappings",
         "test",
         "--mappings",
         dir.path().to_str().unwrap(),
     ]);
+    (
+        output.status.success(),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
 
-    assert!(!output.status.success());
-    let stdout = String::from_utf8(output.stdout).unwrap();
+#[test]
+fn mappings_test_prints_a_diff_for_a_failing_case() {
+    let case = format!(
+        "cases:\n  - name: expects the wrong status\n    kind: dlr\n    forward: {UNSUBSCRIBE}\n    \
+         expect:\n      upserts:\n        - sobject: Contact\n          \
+         record: {{ Strex_Subscription_Status__c: Active }}\n        - sobject: Strex_Event__c\n"
+    );
+
+    let (passed, stdout, _) = run_mapping_cases(&[("wrong.yaml", case)]);
+
+    assert!(!passed);
     assert!(stdout.contains("FAIL  "), "{stdout}");
     assert!(
         stdout.contains("-      \"Strex_Subscription_Status__c\": \"Active\""),
@@ -193,29 +211,18 @@ fn mappings_test_prints_a_diff_for_a_failing_case() {
 
 #[test]
 fn mappings_test_reports_a_broken_case_file_and_still_runs_the_others() {
-    let dir = tempfile::tempdir().unwrap();
-    copy_shipped_mappings(dir.path());
-    std::fs::create_dir(dir.path().join("tests")).unwrap();
-    std::fs::write(
-        dir.path().join("tests/a-broken.yaml"),
-        "cases:\n  - name: misspelt key\n    kind: dlr\n    forwrd: {}\n    expect: {}\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("tests/b-unmapped.yaml"),
-        "cases:\n  - name: wrongly expects nothing\n    kind: dlr\n    forward: { transactionId: t, recipient: \"+4700000001\", statusCode: Ok, detailedStatusCode: Delivered, properties: { ServiceType: Subscription, SystemAction: Unsubscribe } }\n    expect: { unmapped: true }\n",
-    )
-    .unwrap();
+    let broken = "cases:\n  - name: misspelt key\n    kind: dlr\n    forwrd: {}\n    expect: {}\n";
+    let unmapped = format!(
+        "cases:\n  - name: wrongly expects nothing\n    kind: dlr\n    forward: {UNSUBSCRIBE}\n    \
+         expect: {{ unmapped: true }}\n"
+    );
 
-    let output = strexforce(&[
-        "mappings",
-        "test",
-        "--mappings",
-        dir.path().to_str().unwrap(),
+    let (passed, stdout, _) = run_mapping_cases(&[
+        ("a-broken.yaml", broken.to_owned()),
+        ("b-unmapped.yaml", unmapped),
     ]);
 
-    assert!(!output.status.success());
-    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(!passed);
     assert!(
         stdout.contains("a-broken.yaml: (the file itself)"),
         "{stdout}"
@@ -234,19 +241,9 @@ fn mappings_test_reports_a_broken_case_file_and_still_runs_the_others() {
 
 #[test]
 fn mappings_test_without_cases_says_where_it_looked() {
-    let dir = tempfile::tempdir().unwrap();
-    copy_shipped_mappings(dir.path());
-    std::fs::create_dir(dir.path().join("tests")).unwrap();
+    let (passed, _, stderr) = run_mapping_cases(&[]);
 
-    let output = strexforce(&[
-        "mappings",
-        "test",
-        "--mappings",
-        dir.path().to_str().unwrap(),
-    ]);
-
-    assert!(!output.status.success());
-    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(!passed);
     assert!(stderr.contains("holds no cases"), "{stderr}");
 }
 
