@@ -16,6 +16,7 @@ mod mappings;
 mod operator;
 mod ordering;
 mod org;
+mod replay;
 mod retention;
 mod retries;
 mod salesforce_check;

@@ -41,6 +41,16 @@ pub fn shipped_mappings() -> PathBuf {
 }
 
 /// The bytes of a fixture under tests/fixtures/strex/.
+/// Copies the shipped mapping files (not their cases) into `to`.
+pub fn copy_shipped_mappings(to: &std::path::Path) {
+    for entry in std::fs::read_dir(shipped_mappings()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            std::fs::copy(&path, to.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+}
+
 pub fn fixture(name: &str) -> Vec<u8> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/strex")
