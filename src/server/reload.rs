@@ -65,7 +65,11 @@ fn file_watcher(
         }
     };
     if let Err(error) = watcher.watch(dir, RecursiveMode::NonRecursive) {
-        tracing::warn!(%error, dir = %dir.display(), "cannot watch the mappings folder; reload with SIGHUP");
+        tracing::warn!(
+            %error,
+            dir = %dir.display(),
+            "cannot watch the mappings folder; reload with SIGHUP"
+        );
         return None;
     }
     Some(watcher)

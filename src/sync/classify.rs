@@ -112,7 +112,10 @@ mod tests {
     fn a_missing_parent_is_retried_but_an_unknown_field_is_not() {
         let parent = record_error(
             "INVALID_FIELD",
-            "Foreign key external ID: +4700000001 not found for field Strex_MSISDN__c in entity Contact",
+            concat!(
+                "Foreign key external ID: +4700000001 not found ",
+                "for field Strex_MSISDN__c in entity Contact"
+            ),
         );
         let unknown = record_error(
             "INVALID_FIELD",

@@ -73,7 +73,10 @@ impl Lease {
                 Err(LeaseLost)
             }
             Err(error) => {
-                tracing::warn!(%error, "cannot extend the lease; the rest of the batch is not sent");
+                tracing::warn!(
+                    %error,
+                    "cannot extend the lease; the rest of the batch is not sent"
+                );
                 Err(LeaseLost)
             }
         }

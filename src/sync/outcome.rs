@@ -148,7 +148,11 @@ fn without_refused(
 ) -> RowOutcome {
     match answer {
         Answer::Record(RecordResult::Saved { id, created: false }) => {
-            tracing::info!(row = row.id, fields = ?refused, "the record kept fields Salesforce sets only on create");
+            tracing::info!(
+                row = row.id,
+                fields = ?refused,
+                "the record kept fields Salesforce sets only on create"
+            );
             RowOutcome::Succeeded {
                 salesforce_id: id,
                 created: false,

@@ -46,7 +46,11 @@ impl Worker {
                 }
                 Ok(_) => {}
                 Err(error) => {
-                    tracing::warn!(worker = self.number, %error, "sync worker cannot use the database");
+                    tracing::warn!(
+                        worker = self.number,
+                        %error,
+                        "sync worker cannot use the database"
+                    );
                     self.idle(&shutdown, STORE_ERROR_PAUSE).await;
                 }
             }
