@@ -6,8 +6,9 @@ use std::time::Duration;
 use serde_json::Value;
 use sf_emulator::Faults;
 
-use crate::common::forwards::{Report, mo, msisdn};
+use crate::common::forwards::{mo, msisdn};
 use crate::common::process::run_command;
+use crate::common::scenarios::failed_subscribe_then_newer_unsubscribe;
 use crate::common::{TestApp, post_all, query_json, wait_until};
 
 /// An app whose Strex_Event__c rows for transactions named "bad-…" fail permanently.
@@ -135,20 +136,7 @@ async fn retry_sends_failed_rows_again() {
 async fn retry_refuses_to_overwrite_newer_data_of_the_same_record_without_force() {
     let app = TestApp::spawn().await;
     let subscriber = msisdn(1);
-    app.emulator
-        .faults()
-        .set(Faults {
-            poison_external_id: Some(subscriber.clone()),
-            ..Faults::default()
-        })
-        .unwrap();
-    let subscribe = Report::new("t-old", &subscriber, "Subscribe").forward();
-    post_all(&app.service.url(), vec![subscribe], 1).await;
-    app.wait_for_sync().await;
-    app.emulator.faults().clear();
-    let unsubscribe = Report::new("t-new", &subscriber, "Unsubscribe").forward();
-    post_all(&app.service.url(), vec![unsubscribe], 1).await;
-    app.wait_for_sync().await;
+    failed_subscribe_then_newer_unsubscribe(&app, &subscriber).await;
     let failed: i64 = sqlx::query_scalar("SELECT min(id) FROM sync_log WHERE status = 'failed'")
         .fetch_one(app.store().pool())
         .await

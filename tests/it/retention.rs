@@ -7,8 +7,9 @@ use serde_json::json;
 use sf_emulator::Faults;
 use strexforce::store::retention::{RetentionMode, RetentionPolicy};
 
-use crate::common::forwards::{Report, mo, msisdn};
+use crate::common::forwards::{mo, msisdn};
 use crate::common::process::run_command;
+use crate::common::scenarios::failed_subscribe_then_newer_unsubscribe;
 use crate::common::{AppOptions, TestApp, post_all, query_json, wait_until};
 
 /// Two MOs; the second one's Strex_Event__c fails permanently. Every row is then made 40
@@ -106,20 +107,7 @@ async fn rows_younger_than_the_retention_age_stay() {
 async fn a_succeeded_row_newer_than_a_failed_row_of_its_record_stays_for_retry_to_see() {
     let app = TestApp::spawn().await;
     let subscriber = msisdn(1);
-    app.emulator
-        .faults()
-        .set(Faults {
-            poison_external_id: Some(subscriber.clone()),
-            ..Faults::default()
-        })
-        .unwrap();
-    let old = Report::new("t-old", &subscriber, "Subscribe").forward();
-    post_all(&app.service.url(), vec![old], 1).await;
-    app.wait_for_sync().await;
-    app.emulator.faults().clear();
-    let new = Report::new("t-new", &subscriber, "Unsubscribe").forward();
-    post_all(&app.service.url(), vec![new], 1).await;
-    app.wait_for_sync().await;
+    failed_subscribe_then_newer_unsubscribe(&app, &subscriber).await;
     age_every_row(&app).await;
 
     run_command(&app.db.url, &["prune"]);

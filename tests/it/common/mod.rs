@@ -4,6 +4,7 @@
 mod database;
 pub mod forwards;
 pub mod process;
+pub mod scenarios;
 
 use std::path::PathBuf;
 use std::sync::{Arc, LazyLock};
