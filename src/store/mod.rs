@@ -7,6 +7,7 @@ pub mod log_view;
 pub mod replay;
 mod requeue;
 pub mod retention;
+mod schema_version;
 pub mod sync_log;
 pub mod temp_server;
 
@@ -21,6 +22,7 @@ pub use backlog::Backlog;
 pub use events::{DeliveryRank, EventStatus, NewEvent, StoredEvent};
 pub use log_view::{EventSummary, LogFilter, SyncLogEntry};
 pub use requeue::{IgnoreReport, RetryReport};
+pub use schema_version::{MIGRATOR, SchemaDrift};
 pub use sync_log::{BatchGroup, Claim, ClaimedRow, ErrorDetail, RowOutcome, RowStatus};
 
 /// How this process signs what it writes (`claimed_by`, `observed_by`): host name and pid.
@@ -128,7 +130,7 @@ impl Store {
 
     /// Applies the migrations in `migrations/` that this database has not seen yet.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        sqlx::migrate!("./migrations").run(&self.pool).await?;
+        MIGRATOR.run(&self.pool).await?;
         Ok(())
     }
 

@@ -1,6 +1,7 @@
 //! Log output through tracing: human-readable by default, JSON lines with
 //! `STREXFORCE_LOG_FORMAT=json`; levels from `RUST_LOG` (default `info`).
 
+pub mod metrics;
 pub mod redact;
 
 use tracing_subscriber::EnvFilter;
