@@ -4,6 +4,7 @@ mod auth;
 mod batching;
 mod common;
 mod crashes;
+mod health;
 mod hostile;
 mod intake;
 mod limits;
