@@ -98,8 +98,7 @@ impl Receiver {
         let request_span = RequestSpan::of(&parts.extensions);
         let (outcome, response) = match self.authenticated_body(&parts, body).await {
             Ok((authenticated, body)) => {
-                self.store(kind, &authenticated, &body, &request_span)
-                    .await
+                self.store(kind, &authenticated, &body, &request_span).await
             }
             Err(problem) => (refusal_outcome(&problem), problem.into_response()),
         };
@@ -187,7 +186,10 @@ impl Receiver {
                 let error = scrub(&error.to_string()).into_owned();
                 tracing::error!(error, "forward not stored; the sender will retry");
                 self.auth.release_nonce(authenticated).await;
-                ("unavailable", Problem::storage_unavailable().into_response())
+                (
+                    "unavailable",
+                    Problem::storage_unavailable().into_response(),
+                )
             }
         }
     }

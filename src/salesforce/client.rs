@@ -222,7 +222,10 @@ impl SalesforceClient {
         }
         let started = std::time::Instant::now();
         let sent = request.send().await;
-        let status = sent.as_ref().ok().map(|response| response.status().as_u16());
+        let status = sent
+            .as_ref()
+            .ok()
+            .map(|response| response.status().as_u16());
         metrics::salesforce_request(metrics::resource_of(path), status, started.elapsed());
         sent.map_err(ApiError::Transport)
     }

@@ -14,8 +14,6 @@ use crate::telemetry::metrics;
 const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 pub fn routes(store: Store) -> OpenApiRouter {
-    // The recorder must be in place before anything counts, not at the first scrape.
-    metrics::handle();
     OpenApiRouter::new()
         .routes(routes!(scrape))
         .with_state(store)

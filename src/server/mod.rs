@@ -147,6 +147,8 @@ async fn start_in_span(
         tracing::warn!("forwards are NOT authenticated (--insecure-no-auth): anyone can post");
     }
     check_lease(&config)?;
+    // Before anything is counted: the first login is.
+    crate::telemetry::metrics::handle();
     let store = Store::connect(&config.database_url, &config.pool).await?;
     store.migrate().await?;
     let mappings = load_mappings(&config)?;
@@ -287,7 +289,10 @@ async fn surfaces(
     );
     let Some(admin_listen) = admin_config.listen else {
         tracing::info!("admin endpoints on the forward listener");
-        return Ok((documented(public_routes(receiver, readiness).merge(admin)), None));
+        return Ok((
+            documented(public_routes(receiver, readiness).merge(admin)),
+            None,
+        ));
     };
     let admin_listener = TcpListener::bind(admin_listen).await?;
     let admin_addr = admin_listener.local_addr()?;

@@ -45,7 +45,10 @@ impl Store {
             .map(|(version, success, checksum)| (version, (success, checksum)))
             .collect();
         let mut drift = SchemaDrift::default();
-        for migration in MIGRATOR.iter().filter(|m| !m.migration_type.is_down_migration()) {
+        for migration in MIGRATOR
+            .iter()
+            .filter(|m| !m.migration_type.is_down_migration())
+        {
             match applied.get(&migration.version) {
                 Some((true, checksum)) if *checksum == *migration.checksum => {}
                 Some((true, _)) => drift.changed.push(migration.version),

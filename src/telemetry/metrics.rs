@@ -81,23 +81,41 @@ fn describe_all() {
         SYNC_ROWS_FINISHED,
         "sync_log rows that reached a final status, by object and status"
     );
-    describe_counter!(SYNC_RETRIES, "Rows scheduled for another attempt, by error code");
-    describe_gauge!(SYNC_ROWS, "sync_log rows per status, read from Postgres at scrape");
+    describe_counter!(
+        SYNC_RETRIES,
+        "Rows scheduled for another attempt, by error code"
+    );
+    describe_gauge!(
+        SYNC_ROWS,
+        "sync_log rows per status, read from Postgres at scrape"
+    );
     describe_gauge!(
         SYNC_OLDEST_OPEN_AGE,
         Unit::Seconds,
         "Age of the oldest pending or in-flight sync_log row (0 when there is none)"
     );
-    describe_counter!(SALESFORCE_REQUESTS, "Salesforce API requests by resource and status");
+    describe_counter!(
+        SALESFORCE_REQUESTS,
+        "Salesforce API requests by resource and status"
+    );
     describe_histogram!(
         SALESFORCE_REQUEST_DURATION,
         Unit::Seconds,
         "Salesforce API request latency by resource"
     );
-    describe_gauge!(SALESFORCE_API_USED, "API requests used today, from Sforce-Limit-Info");
-    describe_gauge!(SALESFORCE_API_ALLOCATION, "The org's daily API request allocation");
+    describe_gauge!(
+        SALESFORCE_API_USED,
+        "API requests used today, from Sforce-Limit-Info"
+    );
+    describe_gauge!(
+        SALESFORCE_API_ALLOCATION,
+        "The org's daily API request allocation"
+    );
     describe_counter!(SALESFORCE_LOGINS, "Salesforce logins by result");
-    describe_gauge!(SALESFORCE_LOGGED_IN, "1 while the last Salesforce login worked");
+    describe_gauge!(
+        SALESFORCE_LOGGED_IN,
+        "1 while the last Salesforce login worked"
+    );
     describe_counter!(MAPPING_RELOADS, "Mapping reloads by result");
 }
 
@@ -108,8 +126,7 @@ pub fn forward_received(kind: &'static str, outcome: &'static str) {
 
 /// A row reached a final status (`succeeded`, `failed`, `dead`, `skipped`).
 pub fn sync_row_finished(sobject: &str, status: &'static str) {
-    counter!(SYNC_ROWS_FINISHED, "sobject" => sobject.to_owned(), "status" => status)
-        .increment(1);
+    counter!(SYNC_ROWS_FINISHED, "sobject" => sobject.to_owned(), "status" => status).increment(1);
 }
 
 /// A row will be sent again because of a passing failure with this code.
@@ -181,7 +198,10 @@ mod tests {
 
     #[test]
     fn paths_fold_into_a_few_resources() {
-        assert_eq!(resource_of("composite/sobjects/Contact/Msisdn__c"), "composite/sobjects");
+        assert_eq!(
+            resource_of("composite/sobjects/Contact/Msisdn__c"),
+            "composite/sobjects"
+        );
         assert_eq!(resource_of("sobjects/Contact/describe"), "sobjects");
         assert_eq!(resource_of("limits/"), "limits");
         assert_eq!(resource_of("tooling/query?q=1"), "other");

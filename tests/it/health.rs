@@ -59,10 +59,12 @@ async fn an_unreachable_database_makes_the_service_unready_but_still_live() {
 async fn a_migration_missing_from_the_database_makes_the_service_unready() {
     let app = TestApp::spawn().await;
 
-    sqlx::query("DELETE FROM _sqlx_migrations WHERE version = (SELECT max(version) FROM _sqlx_migrations)")
-        .execute(app.store().pool())
-        .await
-        .unwrap();
+    sqlx::query(
+        "DELETE FROM _sqlx_migrations WHERE version = (SELECT max(version) FROM _sqlx_migrations)",
+    )
+    .execute(app.store().pool())
+    .await
+    .unwrap();
     let ready = get(&app, "/readyz").await;
 
     assert_eq!(ready.0, 503);

@@ -14,6 +14,7 @@ mod login_errors;
 mod logs;
 mod mapping_cases;
 mod mappings;
+mod metrics;
 mod operator;
 mod ordering;
 mod org;
