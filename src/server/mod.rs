@@ -8,6 +8,7 @@ mod metrics_endpoint;
 pub mod problem;
 mod reload;
 pub mod request_span;
+mod startup_summary;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -149,6 +150,7 @@ async fn start_in_span(
     check_lease(&config)?;
     // Before anything is counted: the first login is.
     crate::telemetry::metrics::handle();
+    startup_summary::log(&config, listener.local_addr()?);
     let store = Store::connect(&config.database_url, &config.pool).await?;
     store.migrate().await?;
     let mappings = load_mappings(&config)?;
