@@ -15,6 +15,7 @@ mod logs;
 mod mapping_cases;
 mod mappings;
 mod metrics;
+mod openapi;
 mod operator;
 mod ordering;
 mod org;
