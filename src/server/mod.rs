@@ -44,6 +44,9 @@ use problem::Problem;
 const WORKER_DRAIN_LIMIT: Duration = Duration::from_secs(30);
 /// How long shutdown waits for forwards that are being received to be answered.
 const HTTP_DRAIN_LIMIT: Duration = Duration::from_secs(10);
+/// The longest a SIGTERM'd `serve` takes to exit: the two drains, one after the other. An
+/// orchestrator's grace period must be longer (deploy/kubernetes/deployment.yaml).
+pub const SHUTDOWN_LIMIT: Duration = HTTP_DRAIN_LIMIT.saturating_add(WORKER_DRAIN_LIMIT);
 
 /// Everything `serve` needs, already validated.
 #[derive(Debug, Clone)]

@@ -4,6 +4,7 @@ mod auth;
 mod batching;
 mod common;
 mod crashes;
+mod deploy;
 mod health;
 mod hostile;
 mod intake;
