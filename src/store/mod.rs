@@ -129,8 +129,14 @@ impl Store {
     }
 
     /// Applies the migrations in `migrations/` that this database has not seen yet.
+    ///
+    /// Migrations only ever add to the schema, so a database that a newer release has
+    /// migrated further still serves this one: its extra migrations are left alone, which
+    /// is what lets a release be rolled back (docs/operations.md, "Upgrading").
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        MIGRATOR.run(&self.pool).await?;
+        let mut migrator = sqlx::migrate!("./migrations");
+        migrator.set_ignore_missing(true);
+        migrator.run(&self.pool).await?;
         Ok(())
     }
 

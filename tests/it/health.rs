@@ -103,6 +103,25 @@ async fn a_migration_only_a_newer_release_knows_leaves_the_service_ready() {
 
 /// `serve` refuses to start without a mapping and a reload never puts an empty set in force,
 /// so this is the guard for a set that holds none: every forward would be stored unmapped.
+/// Rolling back: the previous release starts (and migrates) on a database that a newer one
+/// has migrated further.
+#[tokio::test]
+async fn a_previous_release_starts_on_a_schema_a_newer_one_migrated() {
+    let db = crate::common::TestDb::new().await;
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+         VALUES (99991231000000, 'from a newer release', true, '\\x00'::bytea, 1)",
+    )
+    .execute(db.store.pool())
+    .await
+    .unwrap();
+
+    let migrated = db.store.migrate().await;
+
+    assert!(migrated.is_ok(), "{migrated:?}");
+    assert!(db.store.schema_drift().await.unwrap().is_current());
+}
+
 #[tokio::test]
 async fn no_mapping_in_force_makes_the_service_unready() {
     let app = TestApp::spawn().await;
