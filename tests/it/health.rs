@@ -75,10 +75,13 @@ async fn a_migration_missing_from_the_database_makes_the_service_unready() {
 async fn a_migration_changed_since_it_was_applied_makes_the_service_unready() {
     let app = TestApp::spawn().await;
 
-    sqlx::query("UPDATE _sqlx_migrations SET checksum = '\\x00'::bytea WHERE version = (SELECT min(version) FROM _sqlx_migrations)")
-        .execute(app.store().pool())
-        .await
-        .unwrap();
+    sqlx::query(
+        "UPDATE _sqlx_migrations SET checksum = '\\x00'::bytea
+         WHERE version = (SELECT min(version) FROM _sqlx_migrations)",
+    )
+    .execute(app.store().pool())
+    .await
+    .unwrap();
     let ready = get(&app, "/readyz").await;
 
     assert_eq!(ready.0, 503);
