@@ -8,7 +8,9 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use metrics::{Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge};
+use metrics::{
+    Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram,
+};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 pub const FORWARDS_RECEIVED: &str = "strexforce_forwards_received_total";
@@ -149,12 +151,7 @@ pub fn backlog(by_status: &[(String, i64)], oldest_open_age: Option<chrono::Dura
 pub fn salesforce_request(resource: &'static str, status: Option<u16>, took: Duration) {
     let status = status.map_or_else(|| "transport".to_owned(), |code| code.to_string());
     counter!(SALESFORCE_REQUESTS, "resource" => resource, "status" => status).increment(1);
-    histogram_latency(resource, took);
-}
-
-fn histogram_latency(resource: &'static str, took: Duration) {
-    metrics::histogram!(SALESFORCE_REQUEST_DURATION, "resource" => resource)
-        .record(took.as_secs_f64());
+    histogram!(SALESFORCE_REQUEST_DURATION, "resource" => resource).record(took.as_secs_f64());
 }
 
 /// The usage Salesforce reported in `Sforce-Limit-Info`.
