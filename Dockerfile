@@ -12,7 +12,7 @@ WORKDIR /build
 COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/build/target \
-    cargo build --release --locked --bin strexforce --bin sf-emulator \
+    cargo build --release --locked --workspace --bins \
     && mkdir -p /out \
     && cp target/release/strexforce target/release/sf-emulator /out/
 
