@@ -5,20 +5,22 @@
 //! covers those exact bytes), check the media type, claim the signature's nonce, then hand the
 //! body to intake.
 
-use axum::Router;
 use axum::body::Body;
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::{Request, State};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
 use tower::ServiceBuilder;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::ForwardKind;
 use super::auth::{AuthError, Authenticated, ForwardAuth};
 use super::intake::{Accepted, Intake, IntakeError};
 use super::limits::{ReceiveLimits, require_json};
-use crate::server::problem::Problem;
+use crate::server::problem::{Problem, ProblemBody};
+use crate::server::request_span::RequestSpan;
+use crate::telemetry::metrics;
 use crate::telemetry::redact::scrub;
 
 /// What the forward endpoints share.
@@ -30,11 +32,11 @@ pub struct Receiver {
 }
 
 /// `POST /forward/mo` and `POST /forward/dlr`, at most `max_in_flight` at once.
-pub fn routes(receiver: Receiver) -> Router {
+pub fn routes(receiver: Receiver) -> OpenApiRouter {
     let permits = receiver.limits.in_flight_permits();
-    Router::new()
-        .route("/forward/mo", post(forward_mo))
-        .route("/forward/dlr", post(forward_dlr))
+    OpenApiRouter::new()
+        .routes(routes!(forward_mo))
+        .routes(routes!(forward_dlr))
         .with_state(receiver)
         .layer(
             ServiceBuilder::new()
@@ -46,17 +48,45 @@ pub fn routes(receiver: Receiver) -> Router {
         )
 }
 
-async fn overloaded(_: tower::BoxError) -> Response {
+async fn overloaded(uri: axum::http::Uri, _: tower::BoxError) -> Response {
     tracing::warn!("forward refused: too many requests in flight");
+    let kind = uri.path().rsplit('/').next().and_then(ForwardKind::parse);
+    metrics::forward_received(kind.map_or("unknown", ForwardKind::as_str), "overloaded");
     Problem::overloaded().into_response()
 }
 
 /// A MasterMOForward: one incoming SMS. Strex expects exactly 200 once it is stored.
+#[utoipa::path(post, path = "/forward/mo", tag = "forward",
+    request_body(content = serde_json::Value, content_type = "application/json",
+        description = "The forward exactly as Strex sends it"),
+    params(("X-ECDSA-Signature" = Option<String>, Header,
+        description = "Strex's signature (STREXFORCE_AUTH=ecdsa)")),
+    responses(
+        (status = 200, description = "Stored, or stored before", body = ForwardAccepted),
+        (status = 400, description = "Not a valid forward; kept as rejected", body = ProblemBody),
+        (status = 401, description = "Not authenticated; not stored", body = ProblemBody),
+        (status = 408, description = "The body came too slowly", body = ProblemBody),
+        (status = 413, description = "The body is too large", body = ProblemBody),
+        (status = 415, description = "Not JSON", body = ProblemBody),
+        (status = 503, description = "Not stored; send again", body = ProblemBody)))]
 async fn forward_mo(State(receiver): State<Receiver>, request: Request) -> Response {
     receiver.receive(ForwardKind::Mo, request).await
 }
 
-/// A MasterDLRForward: one delivery report.
+/// A MasterDLRForward: one delivery report. Answers as `/forward/mo` does.
+#[utoipa::path(post, path = "/forward/dlr", tag = "forward",
+    request_body(content = serde_json::Value, content_type = "application/json",
+        description = "The delivery report exactly as Strex sends it"),
+    params(("X-ECDSA-Signature" = Option<String>, Header,
+        description = "Strex's signature (STREXFORCE_AUTH=ecdsa)")),
+    responses(
+        (status = 200, description = "Stored, or stored before", body = ForwardAccepted),
+        (status = 400, description = "Not a valid forward; kept as rejected", body = ProblemBody),
+        (status = 401, description = "Not authenticated; not stored", body = ProblemBody),
+        (status = 408, description = "The body came too slowly", body = ProblemBody),
+        (status = 413, description = "The body is too large", body = ProblemBody),
+        (status = 415, description = "Not JSON", body = ProblemBody),
+        (status = 503, description = "Not stored; send again", body = ProblemBody)))]
 async fn forward_dlr(State(receiver): State<Receiver>, request: Request) -> Response {
     receiver.receive(ForwardKind::Dlr, request).await
 }
@@ -65,10 +95,15 @@ impl Receiver {
     #[tracing::instrument(skip_all, fields(kind = %kind, bytes, auth, outcome, event_id))]
     async fn receive(&self, kind: ForwardKind, request: Request) -> Response {
         let (parts, body) = request.into_parts();
-        match self.authenticated_body(&parts, body).await {
-            Ok((authenticated, body)) => self.store(kind, &authenticated, &body).await,
-            Err(problem) => problem.into_response(),
-        }
+        let request_span = RequestSpan::of(&parts.extensions);
+        let (outcome, response) = match self.authenticated_body(&parts, body).await {
+            Ok((authenticated, body)) => {
+                self.store(kind, &authenticated, &body, &request_span).await
+            }
+            Err(problem) => (refusal_outcome(&problem), problem.into_response()),
+        };
+        metrics::forward_received(kind.as_str(), outcome);
+        response
     }
 
     async fn authenticated_body(
@@ -118,32 +153,54 @@ impl Receiver {
         kind: ForwardKind,
         authenticated: &Authenticated,
         body: &[u8],
-    ) -> Response {
+        request_span: &RequestSpan,
+    ) -> (&'static str, Response) {
         let span = tracing::Span::current();
         match self.intake.accept(kind, body).await {
             Ok(accepted) => {
                 span.record("outcome", accepted.label());
                 if let Some(event_id) = accepted.event_id() {
                     span.record("event_id", event_id);
+                    request_span.record_event_id(event_id);
                 }
                 tracing::info!("forward accepted");
-                accepted_response(&accepted)
+                let outcome = match accepted {
+                    Accepted::Duplicate => "duplicate",
+                    _ => "accepted",
+                };
+                (outcome, accepted_response(&accepted))
             }
             Err(IntakeError::Rejected { error, event_id }) => {
                 span.record("outcome", "rejected");
+                if let Some(event_id) = event_id {
+                    request_span.record_event_id(event_id);
+                }
                 let reason = scrub(&error.to_string()).into_owned();
                 tracing::warn!(code = error.code(), reason, ?event_id, "forward rejected");
-                Problem::bad_request(error.code(), error.to_string())
-                    .into_response_with_event(event_id)
+                let response = Problem::bad_request(error.code(), error.to_string())
+                    .into_response_with_event(event_id);
+                ("rejected", response)
             }
             Err(IntakeError::Storage(error)) => {
                 span.record("outcome", "unavailable");
                 let error = scrub(&error.to_string()).into_owned();
                 tracing::error!(error, "forward not stored; the sender will retry");
                 self.auth.release_nonce(authenticated).await;
-                Problem::storage_unavailable().into_response()
+                (
+                    "unavailable",
+                    Problem::storage_unavailable().into_response(),
+                )
             }
         }
+    }
+}
+
+/// The outcome label of a request refused before intake.
+fn refusal_outcome(problem: &Problem) -> &'static str {
+    match problem.status.as_u16() {
+        401 => "unauthorized",
+        503 => "unavailable",
+        _ => "refused",
     }
 }
 
@@ -155,10 +212,19 @@ fn auth_label(authenticated: &Authenticated) -> &'static str {
     }
 }
 
+/// The answer to an accepted forward.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ForwardAccepted {
+    /// `planned`, `unmapped`, `plan_failed`, `superseded` or `duplicate`.
+    status: &'static str,
+    /// The stored event; `null` for a duplicate.
+    event_id: Option<i64>,
+}
+
 fn accepted_response(accepted: &Accepted) -> Response {
-    let body = serde_json::json!({
-        "status": accepted.label(),
-        "event_id": accepted.event_id(),
-    });
+    let body = ForwardAccepted {
+        status: accepted.label(),
+        event_id: accepted.event_id(),
+    };
     axum::Json(body).into_response()
 }

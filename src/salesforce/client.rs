@@ -14,6 +14,7 @@ use super::flow::LoginFlow;
 use super::limits::ApiUsage;
 use super::login_state::LoginStatus;
 use super::token_error::AuthError;
+use crate::telemetry::metrics;
 
 /// One entry of Salesforce's top-level error array.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
@@ -219,7 +220,14 @@ impl SalesforceClient {
         if let Some(body) = body {
             request = request.json(body);
         }
-        request.send().await.map_err(ApiError::Transport)
+        let started = std::time::Instant::now();
+        let sent = request.send().await;
+        let status = sent
+            .as_ref()
+            .ok()
+            .map(|response| response.status().as_u16());
+        metrics::salesforce_request(metrics::resource_of(path), status, started.elapsed());
+        sent.map_err(ApiError::Transport)
     }
 
     async fn finish(&self, response: reqwest::Response) -> Result<Reply, ApiError> {
@@ -250,6 +258,7 @@ impl SalesforceClient {
             .and_then(|v| v.to_str().ok())
             .and_then(ApiUsage::parse)
         {
+            metrics::api_usage(usage.used, usage.max);
             *self
                 .usage
                 .lock()

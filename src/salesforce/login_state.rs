@@ -97,6 +97,7 @@ impl LoginStatus {
 
     pub(crate) fn logged_in(&self, flow: &str, instance_url: &str) {
         tracing::info!(flow, instance_url, "logged in to Salesforce");
+        crate::telemetry::metrics::login(true);
         self.0.send_replace(LoginState::LoggedIn {
             flow: flow.to_owned(),
             instance_url: instance_url.to_owned(),
@@ -106,6 +107,7 @@ impl LoginStatus {
 
     pub(crate) fn failed(&self, flow: &str, error: &str) {
         tracing::warn!(flow, error, "cannot log in to Salesforce");
+        crate::telemetry::metrics::login(false);
         self.0.send_modify(|state| {
             let (attempts, since) = match state {
                 LoginState::Failing {

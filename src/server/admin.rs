@@ -7,18 +7,18 @@ use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 
 use axum::Json;
-use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::header;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::problem::Problem;
+use super::problem::{Problem, ProblemBody};
 use crate::forward::auth::ForwardAuth;
 use crate::mapping::MappingSet;
 use crate::salesforce::LoginStatus;
@@ -47,7 +47,7 @@ pub fn routes(
     mappings: Arc<RwLock<Arc<MappingSet>>>,
     auth: ForwardAuth,
     login: LoginStatus,
-) -> Router {
+) -> OpenApiRouter {
     let expected: [u8; 32] = Sha256::digest(config.token.expose_secret().as_bytes()).into();
     let state = AdminState {
         store,
@@ -55,8 +55,8 @@ pub fn routes(
         auth,
         login,
     };
-    Router::new()
-        .route("/admin/status", get(status))
+    OpenApiRouter::new()
+        .routes(routes!(status))
         .with_state(state)
         .layer(middleware::from_fn(move |request: Request, next: Next| {
             require_token(expected, request, next)
@@ -82,7 +82,14 @@ async fn require_token(expected: [u8; 32], request: Request, next: Next) -> Resp
     next.run(request).await
 }
 
-/// The mapping version in force and how much work is waiting.
+/// The mapping version in force, how much work is waiting, the forwards refused per reason
+/// and the Salesforce login in detail. Needs the admin bearer token.
+#[utoipa::path(get, path = "/admin/status", tag = "operations",
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "The service's state", body = serde_json::Value),
+        (status = 401, description = "Bad or missing admin token", body = ProblemBody),
+        (status = 503, description = "Postgres is unavailable", body = ProblemBody)))]
 async fn status(State(state): State<AdminState>) -> Response {
     let mappings = state
         .mappings

@@ -1,10 +1,14 @@
 //! `strexforce serve`: the HTTP intake and the sync workers in one process.
 
 pub mod admin;
-mod health;
+mod api_doc;
+pub mod health;
 mod listener;
+mod metrics_endpoint;
 pub mod problem;
 mod reload;
+pub mod request_span;
+mod startup_summary;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -12,13 +16,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
-use axum::http::Request;
 use axum::response::IntoResponse;
 use axum::{Extension, Router};
 use tokio::net::TcpListener;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 use tower_http::trace::TraceLayer;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::forward::auth::{AuthConfig, ForwardAuth};
 use crate::forward::http::Receiver;
@@ -32,6 +36,7 @@ use crate::sync::{ApiBudget, SyncContext, SyncSettings, SyncWake, spawn_workers}
 
 pub use crate::forward::limits::DEFAULT_BODY_LIMIT;
 use admin::AdminConfig;
+use health::Readiness;
 use problem::Problem;
 
 /// How long shutdown waits for workers to record the batch they are sending. A worker still
@@ -39,6 +44,9 @@ use problem::Problem;
 const WORKER_DRAIN_LIMIT: Duration = Duration::from_secs(30);
 /// How long shutdown waits for forwards that are being received to be answered.
 const HTTP_DRAIN_LIMIT: Duration = Duration::from_secs(10);
+/// The longest a SIGTERM'd `serve` takes to exit: the two drains, one after the other. An
+/// orchestrator's grace period must be longer (deploy/kubernetes/deployment.yaml).
+pub const SHUTDOWN_LIMIT: Duration = HTTP_DRAIN_LIMIT.saturating_add(WORKER_DRAIN_LIMIT);
 
 /// Everything `serve` needs, already validated.
 #[derive(Debug, Clone)]
@@ -143,6 +151,9 @@ async fn start_in_span(
         tracing::warn!("forwards are NOT authenticated (--insecure-no-auth): anyone can post");
     }
     check_lease(&config)?;
+    // Before anything is counted: the first login is.
+    crate::telemetry::metrics::handle();
+    startup_summary::log(&config, listener.local_addr()?);
     let store = Store::connect(&config.database_url, &config.pool).await?;
     store.migrate().await?;
     let mappings = load_mappings(&config)?;
@@ -189,10 +200,13 @@ async fn start_in_span(
             shutdown.clone(),
         ));
     }
-    let login = salesforce.login_status();
-    let (router, admin_addr) = surfaces(&config, receiver, login.clone(), &shutdown).await?;
-    // Readiness names the login state.
-    let router = router.layer(Extension(login));
+    let readiness = Readiness {
+        store: store.clone(),
+        mappings: receiver.intake.mappings.clone(),
+        login: salesforce.login_status(),
+        sync_may_wait_for_login: config.salesforce_startup.start_without_salesforce,
+    };
+    let (router, admin_addr) = surfaces(&config, receiver, readiness, &shutdown).await?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "accepting forwards");
     let task = tokio::spawn(tracing::Instrument::in_current_span(serve(
@@ -265,27 +279,30 @@ fn load_mappings(config: &ServeConfig) -> Result<MappingSet, StartError> {
 async fn surfaces(
     config: &ServeConfig,
     receiver: Receiver,
-    login: crate::salesforce::LoginStatus,
+    readiness: Readiness,
     shutdown: &CancellationToken,
 ) -> Result<(Router, Option<SocketAddr>), StartError> {
     let Some(admin_config) = &config.admin else {
-        return Ok((router(receiver), None));
+        return Ok((router(receiver, readiness), None));
     };
     let admin = admin::routes(
         admin_config,
         receiver.intake.store.clone(),
         receiver.intake.mappings.clone(),
         receiver.auth.clone(),
-        login,
+        readiness.login.clone(),
     );
     let Some(admin_listen) = admin_config.listen else {
         tracing::info!("admin endpoints on the forward listener");
-        return Ok((router(receiver).merge(admin), None));
+        return Ok((
+            documented(public_routes(receiver, readiness).merge(admin)),
+            None,
+        ));
     };
     let admin_listener = TcpListener::bind(admin_listen).await?;
     let admin_addr = admin_listener.local_addr()?;
     tracing::info!(%admin_addr, "admin endpoints on their own listener");
-    let admin = with_common_layers(admin);
+    let admin = documented(admin);
     let stop = shutdown.clone();
     let header_timeout = config.limits.header_timeout;
     tokio::spawn(tracing::Instrument::in_current_span(async move {
@@ -294,13 +311,29 @@ async fn surfaces(
             tracing::error!(%error, "admin listener stopped");
         }
     }));
-    Ok((router(receiver), Some(admin_addr)))
+    Ok((router(receiver, readiness), Some(admin_addr)))
 }
 
-/// The whole public HTTP surface: the forward endpoints and health.
-pub fn router(receiver: Receiver) -> Router {
+/// The whole public HTTP surface: the forward endpoints, health, metrics and the OpenAPI
+/// document describing them.
+pub fn router(receiver: Receiver, readiness: Readiness) -> Router {
+    documented(public_routes(receiver, readiness))
+}
+
+fn public_routes(receiver: Receiver, readiness: Readiness) -> OpenApiRouter {
     let store = receiver.intake.store.clone();
-    with_common_layers(crate::forward::http::routes(receiver).merge(health::routes(store)))
+    crate::forward::http::routes(receiver)
+        .merge(health::routes(readiness))
+        .merge(metrics_endpoint::routes(store))
+}
+
+/// Adds `/openapi.json`, describing every route of `routes` and itself.
+fn documented(routes: OpenApiRouter) -> Router {
+    let (router, document) = OpenApiRouter::with_openapi(api_doc::base())
+        .merge(routes)
+        .merge(api_doc::routes())
+        .split_for_parts();
+    with_common_layers(router.layer(Extension(Arc::new(document))))
 }
 
 /// Error answers in the one shape for unknown paths and methods, and request spans that name
@@ -310,9 +343,13 @@ fn with_common_layers(router: Router) -> Router {
         .fallback(|| async { Problem::not_found().into_response() })
         .method_not_allowed_fallback(|| async { Problem::method_not_allowed().into_response() })
         .layer(DefaultBodyLimit::max(DEFAULT_BODY_LIMIT))
-        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-            tracing::debug_span!("http", method = %request.method(), path = request.uri().path())
-        }))
+        .layer(axum::middleware::from_fn(request_span::remember))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span::make_span)
+                .on_request(())
+                .on_response(request_span::on_response),
+        )
 }
 
 /// A claim must outlive the request sent under it, or another process could send the same

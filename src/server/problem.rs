@@ -91,3 +91,15 @@ impl IntoResponse for Problem {
         self.into_response_with_event(None)
     }
 }
+
+/// The body of every error answer, as the OpenAPI document describes it.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ProblemBody {
+    /// A machine-readable reason, such as `bad_signature` or `storage_unavailable`.
+    pub code: String,
+    /// What went wrong and what to do about it.
+    pub detail: String,
+    /// The stored event, when a rejected forward was kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<i64>,
+}

@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::mapping::MappingSettings;
 use crate::mapping::live::{Reloaded, SharedMappings, reload};
+use crate::telemetry::metrics;
 
 /// Editors write a file in several steps (truncate, write, rename); changes closer together
 /// than this are one edit.
@@ -102,9 +103,16 @@ async fn settle(changes: &mut mpsc::UnboundedReceiver<()>) {
 
 fn apply(shared: &SharedMappings, dir: &Path, settings: &MappingSettings) {
     match reload(shared, dir, settings) {
-        Ok(Reloaded::Replaced { from, to }) => tracing::info!(from, to, "mappings reloaded"),
-        Ok(Reloaded::Unchanged { version }) => tracing::debug!(version, "mappings unchanged"),
+        Ok(Reloaded::Replaced { from, to }) => {
+            metrics::mapping_reload("replaced");
+            tracing::info!(from, to, "mappings reloaded");
+        }
+        Ok(Reloaded::Unchanged { version }) => {
+            metrics::mapping_reload("unchanged");
+            tracing::debug!(version, "mappings unchanged");
+        }
         Err(error) => {
+            metrics::mapping_reload("failed");
             for issue in &error.issues {
                 tracing::error!(%issue, "mapping problem; the previous mappings stay in force");
             }

@@ -7,6 +7,7 @@ pub mod log_view;
 pub mod replay;
 mod requeue;
 pub mod retention;
+mod schema_version;
 pub mod sync_log;
 pub mod temp_server;
 
@@ -21,6 +22,7 @@ pub use backlog::Backlog;
 pub use events::{DeliveryRank, EventStatus, NewEvent, StoredEvent};
 pub use log_view::{EventSummary, LogFilter, SyncLogEntry};
 pub use requeue::{IgnoreReport, RetryReport};
+pub use schema_version::{MIGRATOR, SchemaDrift};
 pub use sync_log::{BatchGroup, Claim, ClaimedRow, ErrorDetail, RowOutcome, RowStatus};
 
 /// How this process signs what it writes (`claimed_by`, `observed_by`): host name and pid.
@@ -127,8 +129,14 @@ impl Store {
     }
 
     /// Applies the migrations in `migrations/` that this database has not seen yet.
+    ///
+    /// Migrations only ever add to the schema, so a database that a newer release has
+    /// migrated further still serves this one: its extra migrations are left alone, which
+    /// is what lets a release be rolled back (docs/operations.md, "Upgrading").
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        sqlx::migrate!("./migrations").run(&self.pool).await?;
+        let mut migrator = sqlx::migrate!("./migrations");
+        migrator.set_ignore_missing(true);
+        migrator.run(&self.pool).await?;
         Ok(())
     }
 

@@ -5,12 +5,14 @@
 use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::SyncContext;
 use super::api_budget::CallReport;
 use super::gather::{GatherTurn, Gathered, Patience, gather};
 use super::send::Sender;
 use crate::store::{ClaimedRow, RowOutcome, StoreError};
+use crate::telemetry::metrics;
 
 /// How long a worker pauses after the database failed, before trying again.
 const STORE_ERROR_PAUSE: Duration = Duration::from_secs(2);
@@ -76,6 +78,7 @@ impl Worker {
             return Ok(0);
         };
         let count = rows.len();
+        let span = batch_span(self.number, &rows);
         let mut sender = Sender {
             salesforce: &context.salesforce,
             settings: &context.settings,
@@ -86,11 +89,13 @@ impl Worker {
         let outcomes = if shutdown.is_cancelled() {
             release_all(rows)
         } else {
-            sender.send_batch(rows).await
+            sender.send_batch(rows).instrument(span.clone()).await
         };
         let report = sender.report;
-        log_batch(self.number, &outcomes, report);
-        self.record(&outcomes).await?;
+        span.record("status", batch_status(&outcomes));
+        span.in_scope(|| log_batch(self.number, &outcomes, report));
+        self.record(&outcomes).instrument(span.clone()).await?;
+        count_outcomes(&outcomes);
         admission
             .settle(report, context.salesforce.api_usage())
             .await;
@@ -146,6 +151,54 @@ fn release_all(rows: Vec<ClaimedRow>) -> Vec<(ClaimedRow, RowOutcome)> {
     rows.into_iter()
         .map(|row| (row, RowOutcome::Released))
         .collect()
+}
+
+/// One span per batch sent, so that every line logged while sending names its rows.
+fn batch_span(worker: usize, rows: &[ClaimedRow]) -> tracing::Span {
+    let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
+    tracing::info_span!(
+        "sync_batch",
+        worker,
+        sobject = rows.first().map(|row| row.sobject.as_str()),
+        sync_log_ids = ?ids,
+        rows = rows.len(),
+        status = tracing::field::Empty,
+    )
+}
+
+/// The batch in one word: what every row became, or `mixed`.
+fn batch_status(outcomes: &[(ClaimedRow, RowOutcome)]) -> &'static str {
+    let mut statuses = outcomes.iter().map(|(_, outcome)| outcome_label(outcome));
+    let Some(first) = statuses.next() else {
+        return "empty";
+    };
+    if statuses.all(|status| status == first) {
+        first
+    } else {
+        "mixed"
+    }
+}
+
+fn outcome_label(outcome: &RowOutcome) -> &'static str {
+    match outcome {
+        RowOutcome::Succeeded { .. } => "succeeded",
+        RowOutcome::Failed(_) => "failed",
+        RowOutcome::Retry { .. } => "retry",
+        RowOutcome::Dead(_) => "dead",
+        RowOutcome::Skipped(_) => "skipped",
+        RowOutcome::Released => "released",
+    }
+}
+
+/// Counted once recorded, so that a batch whose outcomes were lost is not counted twice.
+fn count_outcomes(outcomes: &[(ClaimedRow, RowOutcome)]) {
+    for (row, outcome) in outcomes {
+        match outcome {
+            RowOutcome::Retry { error, .. } => metrics::sync_retry(&error.code),
+            RowOutcome::Released => {}
+            final_outcome => metrics::sync_row_finished(&row.sobject, outcome_label(final_outcome)),
+        }
+    }
 }
 
 fn log_batch(worker: usize, outcomes: &[(ClaimedRow, RowOutcome)], report: CallReport) {

@@ -282,8 +282,14 @@ async fn postgres_out_of_reach_is_answered_503_so_strex_retries() {
         intake,
         limits: ReceiveLimits::default(),
     };
+    let readiness = strexforce::server::health::Readiness {
+        store: receiver.intake.store.clone(),
+        mappings: receiver.intake.mappings.clone(),
+        login: Default::default(),
+        sync_may_wait_for_login: false,
+    };
     tokio::spawn(async move {
-        axum::serve(listener, strexforce::server::router(receiver))
+        axum::serve(listener, strexforce::server::router(receiver, readiness))
             .await
             .unwrap();
     });

@@ -89,6 +89,21 @@ impl Binary {
         found.unwrap()
     }
 
+    /// The forward listener's address, from a JSON startup log.
+    async fn address_from_json(&self) -> String {
+        let mut found = None;
+        wait_until("the binary to listen", Duration::from_secs(30), || {
+            found = self.log().lines().find_map(|line| {
+                let line: serde_json::Value = serde_json::from_str(line).ok()?;
+                (line["fields"]["message"] == "accepting forwards")
+                    .then(|| line["fields"]["addr"].as_str().map(str::to_owned))?
+            });
+            std::future::ready(found.is_some())
+        })
+        .await;
+        found.unwrap()
+    }
+
     /// SIGTERM, as an orchestrator stops it, then everything it logged.
     async fn stop(mut self) -> String {
         if let Some(pid) = self.child.id() {
@@ -362,4 +377,130 @@ async fn an_insecure_service_says_so_in_every_startup_log_line() {
             "a startup line without the warning: {line}"
         );
     }
+}
+
+#[tokio::test]
+async fn the_startup_summary_shows_the_configuration_and_no_secret() {
+    let db = TestDb::new().await;
+    let emulator = emulator().await;
+    let signer = RequestSigner::generate("strex-test-key");
+    let mut env = full_env(&db, &emulator.url(), &signer).await;
+    // The test server trusts local connections, so any password gets in.
+    let with_password = db
+        .url
+        .replacen("postgres@", &format!("postgres:{DB_PASSWORD}@"), 1);
+    env.retain(|(name, _)| *name != "DATABASE_URL" && *name != "RUST_LOG");
+    env.extend([
+        ("DATABASE_URL", with_password),
+        ("RUST_LOG", "info".to_owned()),
+    ]);
+
+    let binary = Binary::start(&env, &[]);
+    binary.address().await;
+    let log = binary.stop().await;
+
+    let summary: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains(" configuration "))
+        .collect();
+    assert_eq!(summary.len(), 1, "one summary line:\n{log}");
+    for shown in [
+        "database=postgres://postgres:***@127.0.0.1",
+        "sf_auth_flow=\"client_credentials\"",
+        "auth=\"ecdsa,token\"",
+        "strex_key_fetch=true",
+        "forward_token=\"set\"",
+        "admin=\"on the forward listener, token set\"",
+    ] {
+        assert!(
+            summary[0].contains(shown),
+            "{shown} missing from {}",
+            summary[0]
+        );
+    }
+    for secret in [SF_SECRET, FORWARD_TOKEN, ADMIN_TOKEN, API_KEY, DB_PASSWORD] {
+        assert!(!log.contains(secret), "a secret is in the log: {secret}");
+    }
+}
+
+const DB_PASSWORD: &str = "database-password-that-must-not-leak";
+
+/// The fields of the spans a JSON log line was written in, by span name.
+fn span_fields<'a>(line: &'a serde_json::Value, name: &str) -> Option<&'a serde_json::Value> {
+    line["spans"]
+        .as_array()?
+        .iter()
+        .find(|span| span["name"] == name)
+}
+
+#[tokio::test]
+async fn json_log_lines_carry_the_request_and_the_batch_span_fields() {
+    let db = TestDb::new().await;
+    let emulator = emulator().await;
+    let mut env = base_env(&db, &emulator.url()).await;
+    env.extend([
+        ("STREXFORCE_LOG_FORMAT", "json".to_owned()),
+        ("STREXFORCE_AUTH", "token".to_owned()),
+        ("STREXFORCE_FORWARD_TOKEN", FORWARD_TOKEN.to_owned()),
+    ]);
+    let binary = Binary::start(&env, &[]);
+    let base = format!("http://{}", binary.address_from_json().await);
+
+    let answer = reqwest::Client::new()
+        .post(format!("{base}/forward/dlr"))
+        .header("content-type", "application/json")
+        .bearer_auth(FORWARD_TOKEN)
+        .body(fixture("dlr-subscribe.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let event_id = answer.json::<serde_json::Value>().await.unwrap()["event_id"].clone();
+    wait_for_sync(&db).await;
+    let log = binary.stop().await;
+
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect();
+    let answered = lines
+        .iter()
+        .find(|l| {
+            l["fields"]["message"] == "request answered" && l["span"]["path"] == "/forward/dlr"
+        })
+        .expect("a line for the request");
+    let request = &answered["span"];
+    assert_eq!(request["name"], "request");
+    assert_eq!(request["method"], "POST");
+    assert_eq!(request["status"], 200);
+    assert_eq!(request["event_id"], event_id);
+    assert!(request["latency_ms"].is_u64(), "{request}");
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM sync_log ORDER BY id")
+        .fetch_all(db.store.pool())
+        .await
+        .unwrap();
+    let batches: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| l["fields"]["message"] == "batch sent")
+        .filter_map(|l| span_fields(l, "sync_batch"))
+        .collect();
+    assert!(!batches.is_empty(), "no batch line:\n{log}");
+    let logged_ids: Vec<String> = batches
+        .iter()
+        .map(|b| b["sync_log_ids"].to_string())
+        .collect();
+    for id in ids {
+        assert!(
+            logged_ids.iter().any(|list| list.contains(&id.to_string())),
+            "{id}"
+        );
+    }
+    assert!(
+        batches.iter().all(|b| b["status"] == "succeeded"),
+        "{batches:?}"
+    );
+    assert!(
+        batches.iter().any(|b| b["sobject"] == "Contact"),
+        "{batches:?}"
+    );
 }

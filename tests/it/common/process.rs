@@ -33,6 +33,9 @@ pub struct ServeCommand {
     pub database_url: String,
     pub emulator_url: String,
     pub port: u16,
+    pub mappings_dir: PathBuf,
+    /// Set after the defaults, so they can override them.
+    pub envs: Vec<(String, String)>,
 }
 
 impl ServeCommand {
@@ -41,6 +44,8 @@ impl ServeCommand {
             database_url: database_url.to_owned(),
             emulator_url: emulator_url.to_owned(),
             port: free_port(),
+            mappings_dir: shipped_mappings(),
+            envs: Vec::new(),
         }
     }
 
@@ -54,7 +59,7 @@ impl ServeCommand {
             .current_dir(workdir.path())
             .env("DATABASE_URL", &self.database_url)
             .env("STREXFORCE_LISTEN", format!("127.0.0.1:{}", self.port))
-            .env("STREXFORCE_MAPPINGS_DIR", shipped_mappings())
+            .env("STREXFORCE_MAPPINGS_DIR", &self.mappings_dir)
             .env("SF_LOGIN_URL", &self.emulator_url)
             .env("SF_CLIENT_ID", sf_emulator::DEFAULT_CLIENT_ID)
             .env("SF_CLIENT_SECRET", sf_emulator::DEFAULT_CLIENT_SECRET)
@@ -70,6 +75,7 @@ impl ServeCommand {
                 ),
             )
             .envs(BASE_ENV)
+            .envs(self.envs.iter().map(|(name, value)| (name, value)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap());
