@@ -1,6 +1,6 @@
 //! Where the machine's processor time went during a run: in `serve`, in this load generator,
-//! and elsewhere (on a benchmark machine, Postgres). On a small machine the three share the
-//! same cores, so this says which of them a figure is limited by.
+//! in Postgres, and elsewhere. On a small machine they share the same cores, so this says
+//! which of them a figure is limited by.
 
 use anyhow::Context;
 
@@ -11,6 +11,7 @@ pub struct Sample {
     machine_total: u64,
     serve: u64,
     generator: u64,
+    postgres: u64,
 }
 
 /// Shares of the machine's processor time between two samples, from 0 to 1 each.
@@ -19,23 +20,27 @@ pub struct Split {
     pub busy: f64,
     pub serve: f64,
     pub generator: f64,
+    pub postgres: f64,
 }
 
 impl Split {
-    /// Time spent neither in `serve` nor in the load generator: mostly Postgres.
+    /// Time spent in none of the three: other work on the machine.
     pub fn other(&self) -> f64 {
-        (self.busy - self.serve - self.generator).max(0.0)
+        (self.busy - self.serve - self.generator - self.postgres).max(0.0)
     }
 }
 
 impl Sample {
-    pub fn take(serve_pid: u32) -> anyhow::Result<Sample> {
+    /// `postmaster` is the Postgres server process; its backends are its children. Only a
+    /// server on this machine can be sampled; elsewhere its share reads as zero.
+    pub fn take(serve_pid: u32, postmaster: Option<u32>) -> anyhow::Result<Sample> {
         let (machine_busy, machine_total) = machine_ticks()?;
         Ok(Sample {
             machine_busy,
             machine_total,
-            serve: process_ticks(&format!("/proc/{serve_pid}/stat"))?,
-            generator: process_ticks("/proc/self/stat")?,
+            serve: process_ticks(&format!("/proc/{serve_pid}/stat"))?.0,
+            generator: process_ticks("/proc/self/stat")?.0,
+            postgres: postmaster.map_or(0, family_ticks),
         })
     }
 
@@ -46,6 +51,7 @@ impl Sample {
             busy: share(self.machine_busy, earlier.machine_busy),
             serve: share(self.serve, earlier.serve),
             generator: share(self.generator, earlier.generator),
+            postgres: share(self.postgres, earlier.postgres),
         }
     }
 }
@@ -67,13 +73,37 @@ fn machine_ticks() -> anyhow::Result<(u64, u64)> {
     Ok((total - idle, total))
 }
 
-/// User and system ticks of a process (fields 14 and 15 of its stat line).
-fn process_ticks(path: &str) -> anyhow::Result<u64> {
+/// The Postgres server process behind a backend: the backend's parent.
+pub fn postmaster_of(backend_pid: u32) -> Option<u32> {
+    process_ticks(&format!("/proc/{backend_pid}/stat"))
+        .ok()
+        .map(|(_, parent)| parent)
+}
+
+/// Ticks of a process and its children. A backend that exits between two samples takes its
+/// ticks along, so the pools measured keep their connections open.
+fn family_ticks(parent: u32) -> u64 {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|pid| {
+            let (ticks, ppid) = process_ticks(&format!("/proc/{pid}/stat")).ok()?;
+            (pid == parent || ppid == parent).then_some(ticks)
+        })
+        .sum()
+}
+
+/// User and system ticks of a process (fields 14 and 15 of its stat line), and its parent.
+fn process_ticks(path: &str) -> anyhow::Result<(u64, u32)> {
     let stat = std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?;
     // The command name may hold spaces; the fields after it are plain.
     let after_name = stat.rsplit_once(')').context("unexpected stat line")?.1;
     let fields: Vec<&str> = after_name.split_whitespace().collect();
     let ticks = |index: usize| -> u64 { fields.get(index).and_then(|f| f.parse().ok()).unwrap_or(0) };
-    // After the name, field 3 (state) is index 0, so utime (14) is 11 and stime (15) is 12.
-    Ok(ticks(11) + ticks(12))
+    // After the name, field 3 (state) is index 0: ppid (4) is 1, utime (14) 11, stime (15) 12.
+    let parent = fields.get(1).and_then(|f| f.parse().ok()).unwrap_or(0);
+    Ok((ticks(11) + ticks(12), parent))
 }

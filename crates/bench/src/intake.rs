@@ -64,12 +64,13 @@ pub async fn run(
     let serve = start_serve(binaries, &setup).await?;
     let maker = Arc::new(ForwardMaker::new(&serve.url, 1)?);
     let serve_pid = serve.pid().context("serve exited at start")?;
+    let postmaster = postmaster(&intake_url).await?;
 
     let mut runs = Vec::new();
     for run in 1..=settings.runs {
         for &concurrency in &settings.concurrency {
             let ceiling_per_second = measure_ceiling(&ceiling, concurrency, settings).await?;
-            let before = Sample::take(serve_pid)?;
+            let before = Sample::take(serve_pid, postmaster)?;
             let intake = closed_loop(
                 maker.clone(),
                 MIX,
@@ -78,16 +79,17 @@ pub async fn run(
                 settings.window,
             )
             .await?;
-            let cpu = Sample::take(serve_pid)?.split_since(&before);
+            let cpu = Sample::take(serve_pid, postmaster)?.split_since(&before);
             eprintln!(
                 "intake run {run}, {concurrency} connections: {:.0}/s (ceiling {:.0}/s), \
-                 p99 {:.1} ms, refused {}, CPU serve {:.0}% client {:.0}% other {:.0}%",
+                 p99 {:.1} ms, refused {}, CPU serve {:.0}% client {:.0}% Postgres {:.0}% other {:.0}%",
                 intake.per_second(),
                 ceiling_per_second,
                 intake.latency_ms(99.0),
                 intake.refused_total(),
                 cpu.serve * 100.0,
                 cpu.generator * 100.0,
+                cpu.postgres * 100.0,
                 cpu.other() * 100.0,
             );
             runs.push(IntakeRun {
@@ -123,6 +125,14 @@ async fn measure_ceiling(
     let duration = settings.warmup + settings.window;
     tokio::task::block_in_place(|| ceiling.measure(concurrency, duration))
         .with_context(|| format!("measuring the ceiling at {concurrency} clients"))
+}
+
+async fn postmaster(database_url: &str) -> anyhow::Result<Option<u32>> {
+    let mut connection = PgConnection::connect(database_url).await?;
+    let backend: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut connection)
+        .await?;
+    Ok(u32::try_from(backend).ok().and_then(crate::cpu::postmaster_of))
 }
 
 async fn count_events(database_url: &str) -> anyhow::Result<i64> {

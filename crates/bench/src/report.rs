@@ -51,7 +51,7 @@ impl Report {
         writeln!(
             f,
             "| connections | intake/s | ceiling/s | intake/ceiling | p50 ms | p95 ms | p99 ms \
-             | non-200 | CPU serve / client / other |"
+             | non-200 | CPU serve / client / Postgres / other |"
         )?;
         writeln!(f, "|---|---|---|---|---|---|---|---|---|")?;
         let mut levels: Vec<usize> = intake.runs.iter().map(|run| run.concurrency).collect();
@@ -67,7 +67,7 @@ impl Report {
             writeln!(
                 f,
                 "| {level} | {:.0} | {:.0} | {share:.2} | {:.1} | {:.1} | {p99:.1} | {} \
-                 | {:.0}% / {:.0}% / {:.0}% |",
+                 | {:.0}% / {:.0}% / {:.0}% / {:.0}% |",
                 of(|r| r.intake.per_second()),
                 of(|r| r.ceiling_per_second),
                 of(|r| r.intake.latency_ms(50.0)),
@@ -75,6 +75,7 @@ impl Report {
                 runs.iter().map(|r| r.intake.refused_total()).sum::<u64>(),
                 of(|r| r.cpu.serve * 100.0),
                 of(|r| r.cpu.generator * 100.0),
+                of(|r| r.cpu.postgres * 100.0),
                 of(|r| r.cpu.other() * 100.0),
             )?;
             if *level == 64 {

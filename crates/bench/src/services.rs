@@ -191,7 +191,8 @@ async fn wait_until_ready(running: &Running, path: &str, log: &Path) -> anyhow::
         if answer.is_ok_and(|response| response.status().is_success()) {
             return Ok(());
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        // Short, so that a phase timed from readiness starts its clock close to it.
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
     bail!(
         "{probe} did not answer 200 within {} s; see {}",
