@@ -2,16 +2,20 @@
 //! in Postgres, and elsewhere. On a small machine they share the same cores, so this says
 //! which of them a figure is limited by.
 
+use std::collections::HashMap;
+
 use anyhow::Context;
 
 /// Clock ticks of one process or of the whole machine at one moment.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Sample {
     machine_busy: u64,
     machine_total: u64,
     serve: u64,
     generator: u64,
-    postgres: u64,
+    /// Per process, so that a backend that exits (pgbench's, just before an intake run) does
+    /// not take its ticks out of the sum.
+    postgres: HashMap<u32, u64>,
 }
 
 /// Shares of the machine's processor time between two samples, from 0 to 1 each.
@@ -40,7 +44,7 @@ impl Sample {
             machine_total,
             serve: process_ticks(&format!("/proc/{serve_pid}/stat"))?.0,
             generator: process_ticks("/proc/self/stat")?.0,
-            postgres: postmaster.map_or(0, family_ticks),
+            postgres: postmaster.map(family_ticks).unwrap_or_default(),
         })
     }
 
@@ -51,7 +55,11 @@ impl Sample {
             busy: share(self.machine_busy, earlier.machine_busy),
             serve: share(self.serve, earlier.serve),
             generator: share(self.generator, earlier.generator),
-            postgres: share(self.postgres, earlier.postgres),
+            postgres: self
+                .postgres
+                .iter()
+                .map(|(pid, now)| share(*now, earlier.postgres.get(pid).copied().unwrap_or(0)))
+                .sum(),
         }
     }
 }
@@ -80,20 +88,20 @@ pub fn postmaster_of(backend_pid: u32) -> Option<u32> {
         .map(|(_, parent)| parent)
 }
 
-/// Ticks of a process and its children. A backend that exits between two samples takes its
-/// ticks along, so the pools measured keep their connections open.
-fn family_ticks(parent: u32) -> u64 {
+/// Ticks of a process and of each of its children. A backend that exits between two samples
+/// takes its last ticks along; the pools measured keep their connections open.
+fn family_ticks(parent: u32) -> HashMap<u32, u64> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
-        return 0;
+        return HashMap::new();
     };
     entries
         .flatten()
         .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
         .filter_map(|pid| {
             let (ticks, ppid) = process_ticks(&format!("/proc/{pid}/stat")).ok()?;
-            (pid == parent || ppid == parent).then_some(ticks)
+            (pid == parent || ppid == parent).then_some((pid, ticks))
         })
-        .sum()
+        .collect()
 }
 
 /// User and system ticks of a process (fields 14 and 15 of its stat line), and its parent.
