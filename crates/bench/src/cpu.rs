@@ -13,6 +13,7 @@ pub struct Sample {
     machine_total: u64,
     serve: u64,
     generator: u64,
+    emulator: u64,
     /// Per process, so that a backend that exits (pgbench's, just before an intake run) does
     /// not take its ticks out of the sum.
     postgres: HashMap<u32, u64>,
@@ -24,13 +25,15 @@ pub struct Split {
     pub busy: f64,
     pub serve: f64,
     pub generator: f64,
+    pub emulator: f64,
     pub postgres: f64,
 }
 
 impl Split {
-    /// Time spent in none of the three: other work on the machine.
+    /// Time spent in none of these: the kernel's own threads (loopback networking, the
+    /// file system journal) and whatever else runs on the machine.
     pub fn other(&self) -> f64 {
-        (self.busy - self.serve - self.generator - self.postgres).max(0.0)
+        (self.busy - self.serve - self.generator - self.emulator - self.postgres).max(0.0)
     }
 }
 
@@ -38,12 +41,24 @@ impl Sample {
     /// `postmaster` is the Postgres server process; its backends are its children. Only a
     /// server on this machine can be sampled; elsewhere its share reads as zero.
     pub fn take(serve_pid: u32, postmaster: Option<u32>) -> anyhow::Result<Sample> {
+        Sample::take_with_emulator(serve_pid, None, postmaster)
+    }
+
+    pub fn take_with_emulator(
+        serve_pid: u32,
+        emulator_pid: Option<u32>,
+        postmaster: Option<u32>,
+    ) -> anyhow::Result<Sample> {
         let (machine_busy, machine_total) = machine_ticks()?;
         Ok(Sample {
             machine_busy,
             machine_total,
             serve: process_ticks(&format!("/proc/{serve_pid}/stat"))?.0,
             generator: process_ticks("/proc/self/stat")?.0,
+            emulator: match emulator_pid {
+                Some(pid) => process_ticks(&format!("/proc/{pid}/stat"))?.0,
+                None => 0,
+            },
             postgres: postmaster.map(family_ticks).unwrap_or_default(),
         })
     }
@@ -55,6 +70,7 @@ impl Sample {
             busy: share(self.machine_busy, earlier.machine_busy),
             serve: share(self.serve, earlier.serve),
             generator: share(self.generator, earlier.generator),
+            emulator: share(self.emulator, earlier.emulator),
             postgres: self
                 .postgres
                 .iter()

@@ -127,7 +127,7 @@ async fn measure_ceiling(
         .with_context(|| format!("measuring the ceiling at {concurrency} clients"))
 }
 
-async fn postmaster(database_url: &str) -> anyhow::Result<Option<u32>> {
+pub async fn postmaster(database_url: &str) -> anyhow::Result<Option<u32>> {
     let mut connection = PgConnection::connect(database_url).await?;
     let backend: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
         .fetch_one(&mut connection)

@@ -110,11 +110,17 @@ async fn main() -> anyhow::Result<()> {
         };
         for run in 1..=args.runs as u64 {
             let burst = sync::measure_burst(&server, &binaries, &mappings, &settings, run).await?;
+            let cpu = burst.cpu;
             eprintln!(
-                "sync burst run {run}: {} calls for an ideal of {}, {:.0} rows/s",
+                "sync burst run {run}: {} calls for an ideal of {}, {:.0} rows/s, CPU serve \
+                 {:.0}% emulator {:.0}% Postgres {:.0}% other {:.0}%",
                 burst.calls,
                 burst.ideal_calls,
-                burst.rows_per_second()
+                burst.rows_per_second(),
+                cpu.serve * 100.0,
+                cpu.emulator * 100.0,
+                cpu.postgres * 100.0,
+                cpu.other() * 100.0,
             );
             report.bursts.push(burst);
             let lag = sync::measure_lag(&server, &binaries, &mappings, &settings, run).await?;

@@ -109,6 +109,15 @@ impl Report {
             burst(|b| b.records_sent as f64),
             burst(|b| b.drain.as_secs_f64()),
         )?;
+        writeln!(
+            f,
+            "Processor while draining: serve {:.0}%, emulator {:.0}%, Postgres {:.0}%, \
+             other {:.0}%.",
+            burst(|b| b.cpu.serve * 100.0),
+            burst(|b| b.cpu.emulator * 100.0),
+            burst(|b| b.cpu.postgres * 100.0),
+            burst(|b| b.cpu.other() * 100.0),
+        )?;
         verdict(f, "calls over ideal", ratio, target::CALLS_OVER_IDEAL, false)?;
         verdict(f, "rows synced per second", rate, target::ROWS_PER_SECOND, true)?;
         let lag = |value: fn(&LagRun) -> f64| median(self.lags.iter().map(value));

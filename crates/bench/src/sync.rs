@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use sqlx::{Connection, PgConnection};
 
+use crate::cpu::{Sample, Split};
 use crate::database::Server;
 use crate::forwards::{ForwardMaker, Mix};
 use crate::load::{burst, paced};
@@ -36,6 +37,8 @@ pub struct BurstRun {
     pub ideal_calls: i64,
     pub records_sent: u64,
     pub drain: Duration,
+    /// Processor time while the backlog was sent.
+    pub cpu: Split,
 }
 
 impl BurstRun {
@@ -90,10 +93,15 @@ pub async fn measure_burst(
     let mut db = PgConnection::connect(&database_url).await?;
     // Timed from readiness: the workers start with the listener, and migrations and the
     // Salesforce login before it are start-up, not sync.
+    let postmaster = crate::intake::postmaster(&database_url).await?;
     let serve = start_serve(binaries, &syncing).await?;
+    let serve_pid = serve.pid().context("serve exited at start")?;
+    let sample = || Sample::take_with_emulator(serve_pid, emulator.pid(), postmaster);
+    let before = sample()?;
     let started = Instant::now();
     wait_until_sent(&mut db).await?;
     let drain = started.elapsed();
+    let cpu = sample()?.split_since(&before);
     serve.stop().await;
 
     let (calls, records_sent) = collections_calls(&emulator).await?;
@@ -105,6 +113,7 @@ pub async fn measure_burst(
         ideal_calls,
         records_sent,
         drain,
+        cpu,
     })
 }
 
