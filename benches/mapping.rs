@@ -35,7 +35,9 @@ fn plan(bencher: Bencher, file: &str) {
     };
     let forward = fixture(kind, file);
     bencher.bench(|| {
-        let plan = mappings.plan(divan::black_box(&forward)).expect("the forward plans");
+        let plan = mappings
+            .plan(divan::black_box(&forward))
+            .expect("the forward plans");
         divan::black_box(plan.upserts.len())
     });
 }

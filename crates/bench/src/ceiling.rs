@@ -29,8 +29,8 @@ impl Ceiling {
         )?;
         let mut connection = PgConnection::connect(database_url).await?;
         sqlx::raw_sql("CREATE TABLE ceiling_insert (id bigserial PRIMARY KEY, body text NOT NULL)")
-        .execute(&mut connection)
-        .await?;
+            .execute(&mut connection)
+            .await?;
         let script = scratch.join("ceiling.sql");
         std::fs::write(&script, insert_script(body_size))
             .with_context(|| format!("cannot write {}", script.display()))?;

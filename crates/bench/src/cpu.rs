@@ -64,7 +64,10 @@ impl Sample {
     }
 
     pub fn split_since(&self, earlier: &Sample) -> Split {
-        let total = self.machine_total.saturating_sub(earlier.machine_total).max(1) as f64;
+        let total = self
+            .machine_total
+            .saturating_sub(earlier.machine_total)
+            .max(1) as f64;
         let share = |now: u64, then: u64| now.saturating_sub(then) as f64 / total;
         Split {
             busy: share(self.machine_busy, earlier.machine_busy),
@@ -126,7 +129,8 @@ fn process_ticks(path: &str) -> anyhow::Result<(u64, u32)> {
     // The command name may hold spaces; the fields after it are plain.
     let after_name = stat.rsplit_once(')').context("unexpected stat line")?.1;
     let fields: Vec<&str> = after_name.split_whitespace().collect();
-    let ticks = |index: usize| -> u64 { fields.get(index).and_then(|f| f.parse().ok()).unwrap_or(0) };
+    let ticks =
+        |index: usize| -> u64 { fields.get(index).and_then(|f| f.parse().ok()).unwrap_or(0) };
     // After the name, field 3 (state) is index 0: ppid (4) is 1, utime (14) 11, stime (15) 12.
     let parent = fields.get(1).and_then(|f| f.parse().ok()).unwrap_or(0);
     Ok((ticks(11) + ticks(12), parent))

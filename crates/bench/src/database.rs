@@ -91,7 +91,12 @@ impl Server {
     async fn connect_admin(&self) -> anyhow::Result<PgConnection> {
         PgConnection::connect(self.admin_url.as_str())
             .await
-            .with_context(|| format!("cannot connect to Postgres at {}", redacted(&self.admin_url)))
+            .with_context(|| {
+                format!(
+                    "cannot connect to Postgres at {}",
+                    redacted(&self.admin_url)
+                )
+            })
     }
 }
 

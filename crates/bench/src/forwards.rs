@@ -66,7 +66,7 @@ impl ForwardMaker {
     /// The next forward of the mix, signed now.
     pub fn next(&self, mix: Mix) -> SignedForward {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
-        let is_dlr = mix == Mix::DlrAndMo && n % 2 == 0;
+        let is_dlr = mix == Mix::DlrAndMo && n.is_multiple_of(2);
         let (kind, fixture, fixture_id) = if is_dlr {
             ("dlr", DLR_FIXTURE, DLR_TRANSACTION_ID)
         } else {

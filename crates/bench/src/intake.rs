@@ -132,7 +132,9 @@ pub async fn postmaster(database_url: &str) -> anyhow::Result<Option<u32>> {
     let backend: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
         .fetch_one(&mut connection)
         .await?;
-    Ok(u32::try_from(backend).ok().and_then(crate::cpu::postmaster_of))
+    Ok(u32::try_from(backend)
+        .ok()
+        .and_then(crate::cpu::postmaster_of))
 }
 
 async fn count_events(database_url: &str) -> anyhow::Result<i64> {

@@ -54,7 +54,15 @@ impl Binaries {
 
 fn build_service_binaries(cargo: &std::ffi::OsStr, dir: &Path) -> anyhow::Result<()> {
     let mut build = std::process::Command::new(cargo);
-    build.args(["build", "--quiet", "-p", "strexforce", "-p", "sf-emulator", "--bins"]);
+    build.args([
+        "build",
+        "--quiet",
+        "-p",
+        "strexforce",
+        "-p",
+        "sf-emulator",
+        "--bins",
+    ]);
     if dir.ends_with("release") {
         build.arg("--release");
     }

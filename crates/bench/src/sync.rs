@@ -179,9 +179,10 @@ async fn wait_until_sent(db: &mut PgConnection) -> anyhow::Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let failed: i64 = sqlx::query_scalar("SELECT count(*) FROM sync_log WHERE status <> 'succeeded'")
-        .fetch_one(&mut *db)
-        .await?;
+    let failed: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM sync_log WHERE status <> 'succeeded'")
+            .fetch_one(&mut *db)
+            .await?;
     if failed > 0 {
         bail!("{failed} sync_log rows did not succeed; see sync_log.last_error");
     }
