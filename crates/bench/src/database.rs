@@ -37,25 +37,28 @@ impl Server {
         })
     }
 
-    /// Creates (or empties) a database for one phase and returns its URL.
-    pub async fn fresh_database(&self, name: &'static str) -> anyhow::Result<String> {
+    /// Creates a database for one phase and returns its URL. The name carries this process's
+    /// id, so that two runs against one shared server never touch each other's data.
+    pub async fn fresh_database(&self, phase: &'static str) -> anyhow::Result<String> {
+        let name = database_name(phase);
         let mut admin = self.connect_admin().await?;
-        sqlx::raw_sql(drop_statement(name))
+        sqlx::raw_sql(drop_statement(&name))
             .execute(&mut admin)
             .await?;
-        // The names are the phases' own constants, never input.
+        // The name is made of a constant and a number, never of input.
         sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {name}")))
             .execute(&mut admin)
             .await
             .with_context(|| format!("cannot create database {name}; the user needs CREATEDB"))?;
         let mut url = self.admin_url.clone();
-        url.set_path(name);
+        url.set_path(&name);
         Ok(url.to_string())
     }
 
-    pub async fn drop_database(&self, name: &'static str) -> anyhow::Result<()> {
+    /// Drops a phase's database once its figures are read.
+    pub async fn drop_database(&self, phase: &'static str) -> anyhow::Result<()> {
         let mut admin = self.connect_admin().await?;
-        sqlx::raw_sql(drop_statement(name))
+        sqlx::raw_sql(drop_statement(&database_name(phase)))
             .execute(&mut admin)
             .await?;
         Ok(())
@@ -100,7 +103,11 @@ impl Server {
     }
 }
 
-fn drop_statement(name: &'static str) -> AssertSqlSafe<String> {
+fn database_name(phase: &str) -> String {
+    format!("strexforce_bench_{}_{phase}", std::process::id())
+}
+
+fn drop_statement(name: &str) -> AssertSqlSafe<String> {
     AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 }
 

@@ -51,8 +51,8 @@ pub async fn run(
     mappings_dir: &std::path::Path,
     settings: &IntakeSettings,
 ) -> anyhow::Result<IntakeReport> {
-    let intake_url = server.fresh_database("bench_intake").await?;
-    let ceiling_url = server.fresh_database("bench_ceiling").await?;
+    let intake_url = server.fresh_database("intake").await?;
+    let ceiling_url = server.fresh_database("ceiling").await?;
     let body_size = ForwardMaker::body_size(MIX);
     let ceiling = Ceiling::prepare(&ceiling_url, body_size, &binaries.logs).await?;
     let setup = ServeSetup {
@@ -104,7 +104,8 @@ pub async fn run(
     serve.stop().await;
     let stored_events = count_events(&intake_url).await?;
     let answered_200 = runs.iter().map(|run| run.intake.accepted_all).sum();
-    server.drop_database("bench_ceiling").await?;
+    server.drop_database("ceiling").await?;
+    server.drop_database("intake").await?;
     if stored_events < answered_200 as i64 {
         bail!("{answered_200} forwards were answered 200 but only {stored_events} are stored");
     }

@@ -69,7 +69,7 @@ pub async fn measure_burst(
     settings: &SyncSettings,
     run: u64,
 ) -> anyhow::Result<BurstRun> {
-    let database_url = server.fresh_database("bench_sync").await?;
+    let database_url = server.fresh_database("sync").await?;
     let paused = ServeSetup {
         database_url: &database_url,
         mappings_dir,
@@ -107,6 +107,8 @@ pub async fn measure_burst(
     let (calls, records_sent) = collections_calls(&emulator).await?;
     emulator.stop().await;
     let (rows, ideal_calls) = ideal_calls(&mut db).await?;
+    db.close().await?;
+    server.drop_database("sync").await?;
     Ok(BurstRun {
         rows,
         calls,
@@ -125,7 +127,7 @@ pub async fn measure_lag(
     settings: &SyncSettings,
     run: u64,
 ) -> anyhow::Result<LagRun> {
-    let database_url = server.fresh_database("bench_lag").await?;
+    let database_url = server.fresh_database("lag").await?;
     let emulator = start_emulator(binaries, settings.latency_ms).await?;
     let setup = ServeSetup {
         database_url: &database_url,
@@ -155,6 +157,8 @@ pub async fn measure_lag(
     )
     .fetch_one(&mut db)
     .await?;
+    db.close().await?;
+    server.drop_database("lag").await?;
     Ok(LagRun {
         forwards: posted.accepted,
         p50_ms: p50 * 1000.0,
