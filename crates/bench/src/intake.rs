@@ -82,7 +82,8 @@ pub async fn run(
             let cpu = Sample::take(serve_pid, postmaster)?.split_since(&before);
             eprintln!(
                 "intake run {run}, {concurrency} connections: {:.0}/s (ceiling {:.0}/s), \
-                 p99 {:.1} ms, refused {}, CPU serve {:.0}% client {:.0}% Postgres {:.0}% other {:.0}%",
+                 p99 {:.1} ms, refused {}, CPU serve {:.0}% client {:.0}% Postgres {:.0}% \
+                 other {:.0}%",
                 intake.per_second(),
                 ceiling_per_second,
                 intake.latency_ms(99.0),
