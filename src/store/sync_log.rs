@@ -163,6 +163,10 @@ impl ErrorDetail {
 /// The conditions under which a pending row may be sent now: its time has come, no earlier
 /// row of its subject is still open, and the step it refers to (if any) has succeeded.
 /// A macro so that the claim query can be one string literal.
+///
+/// The step's status is read by a scalar subquery on `sync_log_step_key` rather than an
+/// `EXISTS`: Postgres may turn an `OR EXISTS` into a hashed subplan, which reads every
+/// succeeded row of the table on each claim, so that claims slowed as the log grew.
 macro_rules! claimable {
     () => {
         "
@@ -171,10 +175,9 @@ macro_rules! claimable {
     AND NOT EXISTS (
         SELECT 1 FROM sync_log e
         WHERE e.subject = s.subject AND e.id < s.id AND e.status IN ('pending', 'in_flight'))
-    AND (s.depends_on_step IS NULL OR EXISTS (
-        SELECT 1 FROM sync_log d
-        WHERE d.event_id = s.event_id AND d.step = s.depends_on_step
-          AND d.status = 'succeeded'))"
+    AND (s.depends_on_step IS NULL OR (
+        SELECT d.status FROM sync_log d
+        WHERE d.event_id = s.event_id AND d.step = s.depends_on_step) = 'succeeded')"
     };
 }
 
