@@ -144,17 +144,6 @@ fn a_printed_configuration_shows_no_secret() {
 }
 
 #[test]
-fn an_api_version_must_be_written_in_full_and_recent_enough() {
-    assert_eq!(super::api_version("v66.0").unwrap(), "66.0");
-    assert!(
-        super::api_version("66")
-            .unwrap_err()
-            .contains("such as 66.0")
-    );
-    assert!(super::api_version("45.0").unwrap_err().contains("too old"));
-}
-
-#[test]
 fn a_slow_down_share_is_between_zero_and_one() {
     assert_eq!(super::share("0.9").unwrap(), 0.9);
     assert!(super::share("90").is_err());

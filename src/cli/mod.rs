@@ -8,6 +8,7 @@ mod prune;
 mod replay;
 mod requeue;
 mod salesforce;
+mod salesforce_args;
 mod serve;
 mod status;
 
@@ -15,10 +16,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-pub use args::{
-    AuthFlowName, DatabaseArgs, MappingArgs, RetentionArgs, SalesforceArgs, ServeArgs,
-    SettingsError, StartupArgs, SyncArgs,
-};
+pub use args::{DatabaseArgs, MappingArgs, RetentionArgs, ServeArgs, SyncArgs};
+pub use salesforce_args::{AuthFlowName, SalesforceArgs, SettingsError, StartupArgs};
 
 #[derive(Debug, Parser)]
 #[command(

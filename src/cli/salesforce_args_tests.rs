@@ -98,3 +98,14 @@ fn starting_without_salesforce_is_a_flag_that_also_takes_a_value() {
             .start_without_salesforce
     );
 }
+
+#[test]
+fn an_api_version_must_be_written_in_full_and_recent_enough() {
+    assert_eq!(super::api_version("v66.0").unwrap(), "66.0");
+    assert!(
+        super::api_version("66")
+            .unwrap_err()
+            .contains("such as 66.0")
+    );
+    assert!(super::api_version("45.0").unwrap_err().contains("too old"));
+}
