@@ -117,30 +117,43 @@ fn start_blocking(bin_dir: &Path, durability: Durability) -> Result<PgTempDB, Te
 
 /// Debian and Ubuntu keep initdb off the PATH, in the directory `pg_config --bindir` names.
 fn find_bin_dir() -> Option<PathBuf> {
+    postgres_bin_dirs()
+        .into_iter()
+        .find(|dir| dir.join("initdb").is_file() && dir.join("postgres").is_file())
+}
+
+/// Where an installed PostgreSQL program such as `pgbench` is, looked up as the server's
+/// own binaries are.
+pub fn find_postgres_program(name: &str) -> Option<PathBuf> {
+    postgres_bin_dirs()
+        .into_iter()
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+}
+
+/// The directories PostgreSQL programs may be in, most likely first: the one
+/// `pg_config --bindir` names, `/usr/lib/postgresql/<version>/bin` newest version first,
+/// then the PATH.
+fn postgres_bin_dirs() -> Vec<PathBuf> {
     let from_pg_config = Command::new("pg_config")
         .arg("--bindir")
         .output()
         .ok()
         .filter(|output| output.status.success())
         .map(|output| PathBuf::from(String::from_utf8_lossy(&output.stdout).trim()));
+    let mut debian: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|entries| entries.flatten().map(|e| e.path().join("bin")).collect())
+        .unwrap_or_default();
+    debian.sort();
+    debian.reverse();
     let from_path = std::env::var_os("PATH")
         .map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
         .unwrap_or_default();
     from_pg_config
         .into_iter()
-        .chain(debian_bin_dirs())
+        .chain(debian)
         .chain(from_path)
-        .find(|dir| dir.join("initdb").is_file() && dir.join("postgres").is_file())
-}
-
-/// `/usr/lib/postgresql/<version>/bin`, newest version first.
-fn debian_bin_dirs() -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .map(|entries| entries.flatten().map(|e| e.path().join("bin")).collect())
-        .unwrap_or_default();
-    dirs.sort();
-    dirs.reverse();
-    dirs
+        .collect()
 }
 
 fn check_root_prerequisites() -> Result<(), TempServerError> {

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use sqlx::{Connection, PgConnection};
+use strexforce::store::temp_server::find_postgres_program;
 
 /// pgbench, ready to run against one database.
 pub struct Ceiling {
@@ -23,7 +24,7 @@ impl Ceiling {
         body_size: usize,
         scratch: &Path,
     ) -> anyhow::Result<Ceiling> {
-        let pgbench = find_pgbench().context(
+        let pgbench = find_postgres_program("pgbench").context(
             "pgbench not found (it comes with PostgreSQL: Debian's postgresql-client or \
              postgresql package); put it on PATH",
         )?;
@@ -85,29 +86,6 @@ fn transactions_per_second(stdout: &str) -> Option<f64> {
         .find_map(|line| line.strip_prefix("tps = "))
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|number| number.parse().ok())
-}
-
-fn find_pgbench() -> Option<PathBuf> {
-    let from_pg_config = Command::new("pg_config")
-        .arg("--bindir")
-        .output()
-        .ok()
-        .filter(|output| output.status.success())
-        .map(|output| PathBuf::from(String::from_utf8_lossy(&output.stdout).trim()));
-    let mut debian: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .map(|entries| entries.flatten().map(|e| e.path().join("bin")).collect())
-        .unwrap_or_default();
-    debian.sort();
-    debian.reverse();
-    let path = std::env::var_os("PATH")
-        .map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
-        .unwrap_or_default();
-    from_pg_config
-        .into_iter()
-        .chain(debian)
-        .chain(path)
-        .map(|dir| dir.join("pgbench"))
-        .find(|candidate| candidate.is_file())
 }
 
 #[cfg(test)]
