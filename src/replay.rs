@@ -46,13 +46,23 @@ impl ReplayFailure {
     }
 }
 
-/// Plans event `event_id` again; with `dry_run` nothing is written.
+/// How a replay runs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReplayOptions {
+    /// Show what would change without writing anything.
+    pub dry_run: bool,
+    /// Replay even when later events have written the same records since, putting the
+    /// older state back in Salesforce.
+    pub force: bool,
+}
+
+/// Plans event `event_id` again; in a dry run nothing is written.
 pub async fn replay(
     store: &Store,
     mappings: &MappingSet,
     plan_settings: &NumberingPlan,
     event_id: i64,
-    dry_run: bool,
+    options: ReplayOptions,
 ) -> Result<ReplayReport, ReplayFailure> {
     let stored = store
         .stored_forward(event_id)
@@ -81,7 +91,8 @@ pub async fn replay(
         added_rows: Vec::new(),
         upserts: outcome.upserts.to_vec(),
     };
-    if dry_run {
+    if options.dry_run {
+        refuse_later_writes_in_dry_run(store, event_id, &outcome, options).await?;
         return Ok(report);
     }
     let replanned = store
@@ -90,6 +101,7 @@ pub async fn replay(
             &outcome,
             mappings,
             planned.as_ref().ok(),
+            options.force,
         ))
         .await?;
     Ok(ReplayReport {
@@ -100,11 +112,34 @@ pub async fn replay(
     })
 }
 
+/// A dry run says what the real one would refuse; the real one checks again under the
+/// subject's lock.
+async fn refuse_later_writes_in_dry_run(
+    store: &Store,
+    event_id: i64,
+    outcome: &PlanOutcome<'_>,
+    options: ReplayOptions,
+) -> Result<(), ReplayFailure> {
+    if options.force || outcome.upserts.is_empty() {
+        return Ok(());
+    }
+    let rows = store
+        .later_writes(event_id, outcome.upserts)
+        .await
+        .map_err(ReplayError::from)?;
+    if rows.is_empty() {
+        Ok(())
+    } else {
+        Err(ReplayError::LaterWrites { event_id, rows }.into())
+    }
+}
+
 fn replan_of<'a>(
     event_id: i64,
     outcome: &'a PlanOutcome<'_>,
     mappings: &'a MappingSet,
     plan: Option<&'a crate::mapping::Plan>,
+    force: bool,
 ) -> Replan<'a> {
     Replan {
         event_id,
@@ -113,5 +148,6 @@ fn replan_of<'a>(
         error: outcome.error.as_deref(),
         mapping_version: mappings.version(),
         plan,
+        force,
     }
 }

@@ -9,7 +9,7 @@ use super::filter::since;
 use super::{DatabaseArgs, MappingArgs};
 use crate::forward::NumberingPlan;
 use crate::mapping::MappingSet;
-use crate::replay::{ReplayReport, replay};
+use crate::replay::{ReplayOptions, ReplayReport, replay};
 use crate::store::Store;
 use crate::store::replay::ReplaySelection;
 
@@ -36,6 +36,10 @@ pub struct ReplayArgs {
     /// Show what would change without writing anything.
     #[arg(long)]
     dry_run: bool,
+    /// Replay events even when later events have written the same records since; their
+    /// newer data in Salesforce is then overwritten with the older state.
+    #[arg(long)]
+    force: bool,
     /// Print the reports as JSON.
     #[arg(long)]
     json: bool,
@@ -118,7 +122,10 @@ impl ReplayRun<'_> {
                 self.mappings,
                 self.plan,
                 event_id,
-                self.args.dry_run,
+                ReplayOptions {
+                    dry_run: self.args.dry_run,
+                    force: self.args.force,
+                },
             )
             .await
             {

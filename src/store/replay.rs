@@ -3,13 +3,15 @@
 //! The event's old rows that did not succeed (pending, failed, dead, skipped) are set aside as
 //! `ignored` with the code REPLANNED, and the new plan's rows are added after them. Rows that
 //! succeeded stay as the history of what reached Salesforce. An event with rows in flight is
-//! not replanned: a worker may be sending them right now.
+//! not replanned: a worker may be sending them right now. Nor, unless forced, is an event
+//! whose records later events have written since: its new rows would be sent after theirs and
+//! put the older state back in Salesforce.
 
 use chrono::{DateTime, Utc};
 
 use super::events::{insert_sync_rows, lock_subject};
 use super::{EventStatus, Store, StoreError};
-use crate::mapping::Plan;
+use crate::mapping::{Plan, PlannedUpsert};
 
 /// A stored event, as replay needs it.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -40,6 +42,8 @@ pub struct Replan<'a> {
     pub error: Option<&'a str>,
     pub mapping_version: &'a str,
     pub plan: Option<&'a Plan>,
+    /// Replan even when later events have written the same records.
+    pub force: bool,
 }
 
 /// What replay changed.
@@ -57,6 +61,12 @@ pub enum ReplayError {
     NoSuchEvent(i64),
     #[error("event {event_id} has rows in flight ({rows:?}); try again once they are recorded")]
     InFlight { event_id: i64, rows: Vec<i64> },
+    #[error(
+        "event {event_id} is older than rows {rows:?}, which later events planned for the \
+         same records; its new rows would be sent after them and overwrite the newer data. \
+         Add --force to replay it anyway"
+    )]
+    LaterWrites { event_id: i64, rows: Vec<i64> },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -110,6 +120,9 @@ impl Store {
             lock_subject(&mut tx, subject).await?;
         }
         refuse_in_flight(&mut tx, replan.event_id).await?;
+        if let Some(plan) = replan.plan.filter(|_| !replan.force) {
+            refuse_later_writes(&mut tx, replan.event_id, &plan.upserts).await?;
+        }
         let ignored_rows = ignore_open_rows(&mut tx, replan.event_id).await?;
         let added_rows = add_rows(&mut tx, replan).await?;
         update_event(&mut tx, replan).await?;
@@ -119,6 +132,60 @@ impl Store {
             ignored_rows,
             added_rows,
         })
+    }
+
+    /// Rows of later events that write one of these records and have not been set aside,
+    /// for a dry run to warn about.
+    pub async fn later_writes(
+        &self,
+        event_id: i64,
+        upserts: &[PlannedUpsert],
+    ) -> Result<Vec<i64>, StoreError> {
+        let mut connection = self.pool.acquire().await?;
+        Ok(later_writes(&mut connection, event_id, upserts).await?)
+    }
+}
+
+/// Rows of events after `event_id` that are pending, in flight or succeeded for a record one
+/// of `upserts` writes: the intake's subject lock (held by `replan`) keeps new ones from
+/// appearing while the replan is decided.
+async fn later_writes(
+    connection: &mut sqlx::PgConnection,
+    event_id: i64,
+    upserts: &[PlannedUpsert],
+) -> Result<Vec<i64>, sqlx::Error> {
+    let sobjects: Vec<&str> = upserts.iter().map(|u| u.sobject.as_str()).collect();
+    let fields: Vec<&str> = upserts
+        .iter()
+        .map(|u| u.external_id_field.as_str())
+        .collect();
+    let ids: Vec<&str> = upserts.iter().map(|u| u.external_id.as_str()).collect();
+    sqlx::query_scalar(
+        "SELECT DISTINCT s.id FROM sync_log s
+         JOIN UNNEST($2::text[], $3::text[], $4::text[]) AS r(sobject, field, external_id)
+           ON s.sobject = r.sobject AND s.external_id_field = r.field
+          AND s.external_id = r.external_id
+         WHERE s.event_id > $1 AND s.status IN ('pending', 'in_flight', 'succeeded')
+         ORDER BY s.id",
+    )
+    .bind(event_id)
+    .bind(sobjects)
+    .bind(fields)
+    .bind(ids)
+    .fetch_all(connection)
+    .await
+}
+
+async fn refuse_later_writes(
+    tx: &mut sqlx::PgConnection,
+    event_id: i64,
+    upserts: &[PlannedUpsert],
+) -> Result<(), ReplayError> {
+    let rows = later_writes(tx, event_id, upserts).await?;
+    if rows.is_empty() {
+        Ok(())
+    } else {
+        Err(ReplayError::LaterWrites { event_id, rows })
     }
 }
 

@@ -3,7 +3,7 @@
 use serde_json::Value;
 use strexforce::forward::NumberingPlan;
 use strexforce::mapping::{MappingSet, MappingSettings};
-use strexforce::replay::replay;
+use strexforce::replay::{ReplayOptions, replay};
 
 use crate::common::forwards::Report;
 use crate::common::process::run_command;
@@ -30,7 +30,7 @@ async fn replay_plans_an_unmapped_event_again_once_a_mapping_covers_it() {
         &fixed,
         &NumberingPlan::default(),
         event_id,
-        false,
+        ReplayOptions::default(),
     )
     .await
     .unwrap();
@@ -70,7 +70,7 @@ async fn replay_sets_failed_rows_aside_and_sends_the_fixed_plan() {
         &fixed,
         &NumberingPlan::default(),
         event_id,
-        false,
+        ReplayOptions::default(),
     )
     .await
     .unwrap();
@@ -220,4 +220,48 @@ async fn a_superseded_report_is_not_replayed_and_the_others_still_are() {
         status_err.contains("superseded reports are not replayed"),
         "{status_err}"
     );
+}
+
+#[tokio::test]
+async fn replaying_an_event_older_than_the_records_data_needs_force() {
+    let app = TestApp::spawn().await;
+    let mut ids = Vec::new();
+    for report in [
+        Report::new("t-sub", "+4790000001", "Subscribe"),
+        Report::new("t-unsub", "+4790000001", "Unsubscribe"),
+    ] {
+        let (kind, body) = report.forward();
+        let answer: Value = app.post(kind, body).await.json().await.unwrap();
+        ids.push(answer["event_id"].as_i64().unwrap().to_string());
+    }
+    app.wait_for_sync().await;
+    let shipped = shipped_mappings();
+    let mappings = shipped.to_str().unwrap();
+    let replay_subscribe = |extra: &[&str]| {
+        let mut args = vec!["replay", "--event", &ids[0], "--mappings", mappings];
+        args.extend_from_slice(extra);
+        run_command(&app.db.url, &args)
+    };
+
+    let (dry_code, _, dry_err) = replay_subscribe(&["--dry-run"]);
+    let (held_code, _, held_err) = replay_subscribe(&[]);
+    app.wait_for_sync().await;
+    let held = app.record("Contact", "Strex_MSISDN__c", "+4790000001");
+    let (forced_code, forced_out, _) = replay_subscribe(&["--force"]);
+    app.wait_for_sync().await;
+
+    assert_eq!(dry_code, 1);
+    assert!(dry_err.contains("overwrite the newer data"), "{dry_err}");
+    assert_eq!(held_code, 1);
+    assert!(
+        held_err.contains("which later events planned for the same records")
+            && held_err.contains("Add --force"),
+        "{held_err}"
+    );
+    assert_eq!(held["Strex_Subscription_Status__c"], "Unsubscribed");
+    assert_eq!(forced_code, 0);
+    assert!(forced_out.contains("is now planned"), "{forced_out}");
+    // Forced: the older Subscribe was sent again after the Unsubscribe, as the refusal said.
+    let forced = app.record("Contact", "Strex_MSISDN__c", "+4790000001");
+    assert_eq!(forced["Strex_Subscription_Status__c"], "Active");
 }
