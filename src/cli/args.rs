@@ -29,7 +29,8 @@ pub struct DatabaseArgs {
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: String,
     /// Largest number of connections in the pool.
-    #[arg(long, env = "STREXFORCE_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    #[arg(long, env = "STREXFORCE_DB_MAX_CONNECTIONS", default_value_t = 16,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub db_max_connections: u32,
 }
 
@@ -64,7 +65,8 @@ pub struct ServeArgs {
 #[derive(Debug, Clone, Args)]
 pub struct LimitArgs {
     /// Largest forward body accepted, in bytes.
-    #[arg(long, env = "STREXFORCE_BODY_LIMIT", default_value_t = DEFAULT_BODY_LIMIT)]
+    #[arg(long, env = "STREXFORCE_BODY_LIMIT", default_value_t = DEFAULT_BODY_LIMIT,
+          value_parser = body_limit)]
     pub body_limit: usize,
     /// How long a forward's body may take to arrive, in seconds.
     #[arg(long, env = "STREXFORCE_BODY_TIMEOUT_SECS", default_value_t = 10)]
@@ -183,7 +185,8 @@ pub struct MappingArgs {
     )]
     pub mappings_dir: PathBuf,
     /// Country calling code given to national numbers without one.
-    #[arg(long, env = "STREXFORCE_DEFAULT_COUNTRY_CODE", default_value = "47")]
+    #[arg(long, env = "STREXFORCE_DEFAULT_COUNTRY_CODE", default_value = "47",
+          value_parser = country_code)]
     pub default_country_code: String,
     /// IANA time zone whose calendar the `date` filter uses.
     #[arg(long, env = "STREXFORCE_TIME_ZONE", default_value = "Europe/Oslo")]
@@ -207,7 +210,8 @@ pub struct SyncArgs {
     #[arg(long, env = "STREXFORCE_SYNC_LEASE_SECS", default_value_t = 120)]
     pub sync_lease_secs: u64,
     /// Rows still failing transiently after this many hours become dead.
-    #[arg(long, env = "STREXFORCE_SYNC_MAX_AGE_HOURS", default_value_t = 72)]
+    #[arg(long, env = "STREXFORCE_SYNC_MAX_AGE_HOURS", default_value_t = 72,
+          value_parser = clap::value_parser!(u64).range(1..=87_600))]
     pub sync_max_age_hours: u64,
     /// First retry delay after a transient failure, in milliseconds; it doubles per attempt.
     #[arg(long, env = "STREXFORCE_SYNC_BACKOFF_BASE_MS", default_value_t = 2000)]
@@ -247,7 +251,8 @@ pub struct SyncArgs {
 #[derive(Debug, Clone, Args)]
 pub struct RetentionArgs {
     /// Days after which succeeded, skipped and ignored sync_log rows leave the live table.
-    #[arg(long, env = "STREXFORCE_RETENTION_DAYS", default_value_t = 30)]
+    #[arg(long, env = "STREXFORCE_RETENTION_DAYS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(0..=36_500))]
     pub retention_days: u64,
     /// What happens to them: archive (moved to sync_log_archive) or delete.
     #[arg(long, env = "STREXFORCE_RETENTION_MODE", default_value = "archive")]
@@ -255,6 +260,29 @@ pub struct RetentionArgs {
     /// How often `serve` applies retention, in minutes; 0 turns it off.
     #[arg(long, env = "STREXFORCE_RETENTION_INTERVAL_MINS", default_value_t = 60)]
     pub retention_interval_mins: u64,
+}
+
+/// A body limit of a few bytes would refuse every forward; the smallest real forward is
+/// about 200 bytes.
+fn body_limit(text: &str) -> Result<usize, String> {
+    const SMALLEST: usize = 1024;
+    match text.trim().parse::<usize>() {
+        Ok(limit) if limit >= SMALLEST => Ok(limit),
+        _ => Err(format!(
+            "`{text}` is not a number of bytes of at least {SMALLEST}"
+        )),
+    }
+}
+
+/// One to three digits, with or without `+`: it is put in front of national numbers, and
+/// anything else would write numbers no phone has to Salesforce.
+fn country_code(text: &str) -> Result<String, String> {
+    let digits = text.trim().trim_start_matches('+');
+    if (1..=3).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(digits.to_owned())
+    } else {
+        Err(format!("`{text}` is not a country calling code such as 47"))
+    }
 }
 
 fn share(text: &str) -> Result<f64, String> {

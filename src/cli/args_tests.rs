@@ -148,3 +148,23 @@ fn a_slow_down_share_is_between_zero_and_one() {
     assert_eq!(super::share("0.9").unwrap(), 0.9);
     assert!(super::share("90").is_err());
 }
+
+#[test]
+fn a_country_code_is_one_to_three_digits() {
+    assert_eq!(super::country_code("+47").unwrap(), "47");
+    assert_eq!(super::country_code("358").unwrap(), "358");
+    for bad in ["abc", "", "+", "4747", "4 7"] {
+        assert!(super::country_code(bad).is_err(), "{bad:?} accepted");
+    }
+}
+
+#[test]
+fn a_body_limit_leaves_room_for_a_forward() {
+    assert_eq!(super::body_limit("262144").unwrap(), 262_144);
+    assert!(
+        super::body_limit("0")
+            .unwrap_err()
+            .contains("at least 1024")
+    );
+    assert!(super::body_limit("lots").is_err());
+}

@@ -66,7 +66,9 @@ pub fn since(text: &str) -> Result<DateTime<Utc>, String> {
     let age = age(text).ok_or_else(|| {
         format!("{text} is neither a time (2025-03-12T14:00:00Z), a date nor an age (2h)")
     })?;
-    Ok(Utc::now() - age)
+    Utc::now()
+        .checked_sub_signed(age)
+        .ok_or_else(|| format!("{text} reaches back before any date strexforce can handle"))
 }
 
 fn age(text: &str) -> Option<chrono::Duration> {
@@ -98,6 +100,7 @@ mod tests {
         assert!((age.num_seconds() - 7200).abs() < 5, "{age}");
         assert!(since("soon").is_err());
         assert!(since("5w").is_err());
+        assert!(since("99999999d").unwrap_err().contains("reaches back"));
     }
 
     #[test]

@@ -21,8 +21,18 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 
 pub async fn migrate(args: DatabaseArgs) -> anyhow::Result<ExitCode> {
     let store = Store::connect(&args.database_url, &args.pool()).await?;
+    let missing = store.schema_drift().await?.missing;
     store.migrate().await?;
-    println!("database is up to date");
+    if missing.is_empty() {
+        println!("database is up to date; no migration to apply");
+    } else {
+        let versions: Vec<String> = missing.iter().map(i64::to_string).collect();
+        println!(
+            "applied {} migration(s): {}; database is up to date",
+            missing.len(),
+            versions.join(", ")
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -41,8 +41,12 @@ pub fn process_name() -> &'static str {
 pub enum StoreError {
     #[error("cannot reach Postgres: {0}; check DATABASE_URL and that the server is running")]
     Unavailable(#[source] sqlx::Error),
-    #[error("database query failed: {0}")]
+    #[error("database query failed: {}", postgres_text(.0))]
     Query(#[source] sqlx::Error),
+    #[error("Postgres refused the login: {0}; check the user and password in DATABASE_URL")]
+    LoginRefused(String),
+    #[error("the database has no strexforce tables yet ({0}); run `strexforce migrate` first")]
+    NoSchema(String),
     #[error("cannot apply database migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("DATABASE_URL is not a valid Postgres URL: {0}")]
@@ -70,11 +74,25 @@ impl From<sqlx::Error> for StoreError {
             | sqlx::Error::PoolClosed
             | sqlx::Error::WorkerCrashed => StoreError::Unavailable(error),
             // Postgres's own text, without the source position sqlx appends.
-            sqlx::Error::Database(ref database) if database.code().as_deref() == Some("3D000") => {
-                StoreError::NoDatabase(database.message().to_owned())
-            }
+            sqlx::Error::Database(ref database) => match database.code().as_deref() {
+                Some("3D000") => StoreError::NoDatabase(database.message().to_owned()),
+                // invalid_authorization_specification (no such role), invalid_password
+                Some("28000" | "28P01") => StoreError::LoginRefused(database.message().to_owned()),
+                // undefined_table
+                Some("42P01") => StoreError::NoSchema(database.message().to_owned()),
+                _ => StoreError::Query(error),
+            },
             other => StoreError::Query(other),
         }
+    }
+}
+
+/// Postgres's own text for an error it returned, without the position in Postgres's source
+/// that sqlx appends (`at line 768`), which means nothing to an operator.
+fn postgres_text(error: &sqlx::Error) -> String {
+    match error {
+        sqlx::Error::Database(database) => database.message().to_owned(),
+        other => other.to_string(),
     }
 }
 

@@ -9,7 +9,7 @@ use sf_emulator::Faults;
 use crate::common::forwards::{mo, msisdn};
 use crate::common::process::run_command;
 use crate::common::scenarios::failed_subscribe_then_newer_unsubscribe;
-use crate::common::{TestApp, post_all, query_json, wait_until};
+use crate::common::{TestApp, TestDb, post_all, query_json, wait_until};
 
 /// An app whose Strex_Event__c rows for transactions named "bad-…" fail permanently.
 async fn app_with_failed_rows(transactions: &[&str]) -> TestApp {
@@ -218,4 +218,29 @@ async fn status_shows_the_backlog_the_oldest_open_row_and_the_api_usage() {
     assert!(status["oldest_open_age_secs"].as_i64().is_some());
     assert_eq!(status["api_usage"]["allocation"], 100_000);
     assert!(status["api_usage"]["used"].as_i64().unwrap() > 0);
+}
+
+#[tokio::test]
+async fn a_database_without_the_schema_is_named_and_migrate_says_what_it_applied() {
+    let db = TestDb::empty().await;
+
+    let (log_code, _, log_err) = run_command(&db.url, &["log"]);
+    let (first_code, first_out, first_err) = run_command(&db.url, &["migrate"]);
+    let (again_code, again_out, _) = run_command(&db.url, &["migrate"]);
+    let (after_code, _, _) = run_command(&db.url, &["log"]);
+
+    assert_eq!(log_code, 1);
+    assert!(
+        log_err.contains("no strexforce tables yet") && log_err.contains("strexforce migrate"),
+        "{log_err}"
+    );
+    assert!(!log_err.contains(" at line "), "{log_err}");
+    assert_eq!(first_code, 0, "{first_err}");
+    assert!(
+        first_out.starts_with("applied 4 migration(s): 20261203000001, "),
+        "{first_out}"
+    );
+    assert_eq!(again_code, 0);
+    assert!(again_out.contains("no migration to apply"), "{again_out}");
+    assert_eq!(after_code, 0);
 }

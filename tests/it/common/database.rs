@@ -23,7 +23,7 @@ fn stop_temp_server() {
     }
 }
 
-/// A database of its own for one test, with the migrations applied.
+/// A database of its own for one test, with the migrations applied unless made `empty`.
 pub struct TestDb {
     pub url: String,
     pub store: Store,
@@ -31,6 +31,13 @@ pub struct TestDb {
 
 impl TestDb {
     pub async fn new() -> TestDb {
+        let db = TestDb::empty().await;
+        db.store.migrate().await.expect("migrations apply");
+        db
+    }
+
+    /// A database of its own without the migrations, as `createdb` leaves it.
+    pub async fn empty() -> TestDb {
         let server = SERVER_URL.get_or_init(server_url).await;
         let name = format!(
             "strexforce_test_{}_{}",
@@ -57,7 +64,6 @@ impl TestDb {
         let store = Store::connect(url.as_str(), &test_pool())
             .await
             .expect("connect");
-        store.migrate().await.expect("migrations apply");
         TestDb {
             url: url.to_string(),
             store,
