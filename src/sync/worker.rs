@@ -215,4 +215,42 @@ fn log_batch(worker: usize, outcomes: &[(ClaimedRow, RowOutcome)], report: CallR
         released = count(|o| matches!(o, RowOutcome::Released)),
         "batch sent"
     );
+    warn_of_given_up_rows(outcomes);
+}
+
+/// Rows that will not be sent again without an operator: one line per batch and kind, with
+/// the rows and Salesforce's error codes, so that someone reading only warnings sees them.
+fn warn_of_given_up_rows(outcomes: &[(ClaimedRow, RowOutcome)]) {
+    let mut failed = (Vec::new(), std::collections::BTreeSet::new());
+    let mut dead = (Vec::new(), std::collections::BTreeSet::new());
+    for (row, outcome) in outcomes {
+        let (rows, codes) = match outcome {
+            RowOutcome::Failed(_) => &mut failed,
+            RowOutcome::Dead(_) => &mut dead,
+            _ => continue,
+        };
+        rows.push(row.id);
+        if let RowOutcome::Failed(error) | RowOutcome::Dead(error) = outcome {
+            codes.insert(error.code.as_str());
+        }
+    }
+    let sobject = outcomes.first().map(|(row, _)| row.sobject.as_str());
+    if !failed.0.is_empty() {
+        tracing::warn!(
+            sobject,
+            rows = ?failed.0,
+            error_codes = ?failed.1,
+            "Salesforce refused records; their rows are failed \
+             (strexforce log --status failed shows why; fix, then strexforce retry)"
+        );
+    }
+    if !dead.0.is_empty() {
+        tracing::warn!(
+            sobject,
+            rows = ?dead.0,
+            error_codes = ?dead.1,
+            "rows kept failing past the retry age and are dead \
+             (strexforce log --status dead; strexforce retry once the cause is fixed)"
+        );
+    }
 }

@@ -199,8 +199,20 @@ impl Sender<'_> {
         headers
     }
 
-    /// A signed bad body quoting a number, a forged key name, token forwards good and bad.
+    /// A signed bad body quoting a number, a forward Salesforce refuses, a forged key name,
+    /// token forwards good and bad.
     async fn others(&self, valid_header: &str) -> Vec<String> {
+        let mut refused: serde_json::Value =
+            serde_json::from_slice(&fixture("mo-plain.json")).unwrap();
+        refused["transactionId"] = "keyword-too-long".into();
+        refused["properties"]["Keyword"] = "K".repeat(60).into();
+        let refused = serde_json::to_vec(&refused).unwrap();
+        let refused_header = self.sign("/forward/mo", &refused);
+        assert_eq!(
+            self.post("/forward/mo", refused, Some(&refused_header))
+                .await,
+            200
+        );
         let bad_body = br#"{"transactionId":"t","sender":4798079008,"recipient":"2"}"#;
         let header = self.sign("/forward/mo", bad_body);
         assert_eq!(
@@ -226,7 +238,7 @@ impl Sender<'_> {
             let url = format!("{}/admin/status", self.base);
             self.http.get(url).bearer_auth(token).send().await.unwrap();
         }
-        vec![header, forged]
+        vec![header, forged, refused_header]
     }
 }
 
@@ -310,6 +322,14 @@ async fn a_full_run_logs_no_secret_no_signature_and_no_full_number() {
     );
     assert!(log.contains("forward refused"), "refusals are logged");
     assert!(log.contains("replayed_nonce"), "replays are logged");
+    let refusal = log
+        .lines()
+        .find(|line| line.contains("their rows are failed"))
+        .unwrap_or_else(|| panic!("a record Salesforce refused is not logged:\n{log}"));
+    assert!(
+        refusal.contains("WARN") && refusal.contains("STRING_TOO_LONG"),
+        "{refusal}"
+    );
     assert!(
         log.contains("`*******008`"),
         "numbers in errors are masked, not dropped"
