@@ -20,9 +20,9 @@ pub struct RetryArgs {
     /// overwrite the newer data in Salesforce).
     #[arg(long)]
     pub force: bool,
-    /// At most this many rows.
-    #[arg(long, default_value_t = i64::MAX)]
-    pub limit: i64,
+    /// At most this many rows (all that match by default).
+    #[arg(long)]
+    pub limit: Option<i64>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -33,9 +33,9 @@ pub struct IgnoreArgs {
     pub ids: Vec<i64>,
     #[command(flatten)]
     pub filter: RowFilterArgs,
-    /// At most this many rows.
-    #[arg(long, default_value_t = i64::MAX)]
-    pub limit: i64,
+    /// At most this many rows (all that match by default).
+    #[arg(long)]
+    pub limit: Option<i64>,
 }
 
 /// Failed and dead rows back to pending.
@@ -62,7 +62,13 @@ pub async fn retry(args: RetryArgs) -> anyhow::Result<ExitCode> {
              retry it anyway"
         );
     }
-    Ok(if report.held_back.is_empty() {
+    let handled: Vec<i64> = (report.requeued.iter())
+        .chain(&report.waiting_for_their_step)
+        .chain(report.held_back.iter().map(|(id, _)| id))
+        .copied()
+        .collect();
+    let untouched = not_acted_on(&args.ids, &handled, "failed or dead");
+    Ok(if report.held_back.is_empty() && !untouched {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
@@ -79,13 +85,41 @@ pub async fn ignore(args: IgnoreArgs) -> anyhow::Result<ExitCode> {
         report.ignored.len(),
         id_list(&report.ignored)
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(
+        if not_acted_on(&args.ids, &report.ignored, "failed, dead or pending") {
+            ExitCode::FAILURE
+        } else {
+            ExitCode::SUCCESS
+        },
+    )
+}
+
+/// Warns of ids given by the operator that the command left alone; whether there were any.
+fn not_acted_on(ids: &[i64], handled: &[i64], eligible: &str) -> bool {
+    let left: Vec<i64> = ids
+        .iter()
+        .filter(|id| !handled.contains(id))
+        .copied()
+        .collect();
+    if left.is_empty() {
+        return false;
+    }
+    eprintln!(
+        "warning: row(s){} left alone: no such row, or it is not {eligible} \
+         (strexforce log shows each row's status)",
+        id_list(&left)
+    );
+    true
 }
 
 /// Acting on every row of the log by accident would be hard to undo, so some choice of rows
 /// is required.
-fn chosen_rows(ids: &[i64], filter: &RowFilterArgs, limit: i64) -> anyhow::Result<LogFilter> {
-    let filter = filter.filter(ids, limit.max(0));
+fn chosen_rows(
+    ids: &[i64],
+    filter: &RowFilterArgs,
+    limit: Option<i64>,
+) -> anyhow::Result<LogFilter> {
+    let filter = filter.filter(ids, limit.unwrap_or(i64::MAX).max(0));
     if filter.is_empty() {
         anyhow::bail!(
             "say which rows: give their ids, or at least one of --status, --object, \

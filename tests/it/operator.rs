@@ -244,3 +244,37 @@ async fn a_database_without_the_schema_is_named_and_migrate_says_what_it_applied
     assert!(again_out.contains("no migration to apply"), "{again_out}");
     assert_eq!(after_code, 0);
 }
+
+#[tokio::test]
+async fn retry_and_ignore_name_the_ids_they_left_alone() {
+    let app = TestApp::spawn().await;
+    post_all(&app.service.url(), vec![mo("t-ok", &msisdn(1), "GIVE")], 1).await;
+    app.wait_for_sync().await;
+    let succeeded: i64 = sqlx::query_scalar("SELECT min(id) FROM sync_log")
+        .fetch_one(app.store().pool())
+        .await
+        .unwrap();
+    let succeeded = succeeded.to_string();
+
+    let (retry_code, retry_out, retry_err) =
+        run_command(&app.db.url, &["retry", &succeeded, "999999"]);
+    let (ignore_code, _, ignore_err) = run_command(&app.db.url, &["ignore", "999999"]);
+
+    assert_eq!(retry_code, 1);
+    assert!(
+        retry_out.starts_with("0 row(s) back to pending"),
+        "{retry_out}"
+    );
+    assert!(
+        retry_err.contains(&format!("row(s): {succeeded}, 999999 left alone"))
+            && retry_err.contains("not failed or dead"),
+        "{retry_err}"
+    );
+    assert_eq!(ignore_code, 1);
+    assert!(
+        ignore_err.contains("row(s): 999999 left alone"),
+        "{ignore_err}"
+    );
+    let statuses = query_json(app.store(), "SELECT DISTINCT status FROM sync_log").await;
+    assert_eq!(statuses, [serde_json::json!({"status": "succeeded"})]);
+}
