@@ -4,7 +4,10 @@
 
 use std::net::SocketAddr;
 
+use secrecy::ExposeSecret;
+
 use super::ServeConfig;
+use crate::salesforce::LoginFlow;
 
 /// Logs the configuration at info level.
 pub fn log(config: &ServeConfig, listen: SocketAddr) {
@@ -19,6 +22,8 @@ pub fn log(config: &ServeConfig, listen: SocketAddr) {
         sf_login_url = %salesforce.login_url,
         sf_client_id = %salesforce.client_id,
         sf_username = salesforce.flow.username(),
+        sf_client_secret = set_or_not(!salesforce.client_secret.expose_secret().is_empty()),
+        sf_flow_secrets = flow_secrets(&salesforce.flow),
         sf_api_version = %salesforce.api_version,
         sf_request_timeout_secs = salesforce.request_timeout.as_secs(),
         start_without_salesforce = config.salesforce_startup.start_without_salesforce,
@@ -26,6 +31,11 @@ pub fn log(config: &ServeConfig, listen: SocketAddr) {
         public_url = ecdsa.map(|ecdsa| ecdsa.public_url.as_str()),
         strex_public_keys = ?ecdsa.map(|ecdsa| ecdsa.keys.names()).unwrap_or_default(),
         strex_key_fetch = ecdsa.is_some_and(|ecdsa| ecdsa.key_server.is_some()),
+        strex_api_key = set_or_not(
+            ecdsa
+                .and_then(|ecdsa| ecdsa.key_server.as_ref())
+                .is_some_and(|server| server.api_key.is_some())
+        ),
         forward_token = set_or_not(config.auth.token.is_some()),
         admin = admin_summary(config),
         sync_workers = config.sync.workers,
@@ -42,6 +52,19 @@ pub fn log(config: &ServeConfig, listen: SocketAddr) {
 
 fn set_or_not(set: bool) -> &'static str {
     if set { "set" } else { "not set" }
+}
+
+/// The secrets of the login flow beyond the client secret, named only.
+fn flow_secrets(flow: &LoginFlow) -> String {
+    match flow {
+        LoginFlow::ClientCredentials => "none".to_owned(),
+        LoginFlow::JwtBearer(_) => "private key set".to_owned(),
+        LoginFlow::RefreshToken { .. } => "refresh token set".to_owned(),
+        LoginFlow::Password { security_token, .. } => format!(
+            "password set, security token {}",
+            set_or_not(!security_token.expose_secret().is_empty())
+        ),
+    }
 }
 
 fn admin_summary(config: &ServeConfig) -> String {

@@ -430,6 +430,8 @@ async fn the_startup_summary_shows_the_configuration_and_no_secret() {
         "auth=\"ecdsa,token\"",
         "strex_key_fetch=true",
         "forward_token=\"set\"",
+        "sf_client_secret=\"set\"",
+        "sf_flow_secrets=\"none\"",
         "admin=\"on the forward listener, token set\"",
     ] {
         assert!(
