@@ -119,6 +119,20 @@ impl ForwardAuth {
         })
     }
 
+    /// Refuses, before its body is read, a request that carries nothing that could pass
+    /// whatever its body: no matching token, and no signature header to check. Reading the
+    /// body of such a request first would let anyone hold a request slot for the whole body
+    /// timeout by sending slowly. A request with a signature header still has its body read,
+    /// since the signature covers it.
+    pub async fn refuse_without_credentials(&self, parts: &Parts) -> Result<(), AuthError> {
+        let may_be_signed = self.ecdsa.is_some() && parts.headers.contains_key(SIGNATURE_HEADER);
+        if may_be_signed || self.token_matches(parts) {
+            return Ok(());
+        }
+        // Without a signature header the body plays no part in the verdict.
+        self.authenticate(parts, &[]).await.map(|_| ())
+    }
+
     /// Checks a request whose body has been read but not parsed.
     pub async fn authenticate(
         &self,

@@ -112,6 +112,10 @@ impl Receiver {
         body: Body,
     ) -> Result<(Authenticated, axum::body::Bytes), Problem> {
         let span = tracing::Span::current();
+        self.auth
+            .refuse_without_credentials(parts)
+            .await
+            .map_err(|error| self.refuse(error))?;
         let body = self
             .limits
             .read_body(&parts.headers, body)

@@ -181,13 +181,35 @@ async fn a_body_sent_too_slowly_is_answered_408_and_the_service_goes_on() {
         config.limits.body_timeout = Duration::from_millis(500);
     })
     .await;
+    // A signature header is what makes the service read the body: the signature covers it.
     let head = "POST /forward/mo HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n\
+                x-ecdsa-signature: strex:1:nonce:AAAA\r\n\
                 content-length: 100\r\n\r\n{\"transactionId\":";
 
     let status = raw_status(&app, head.as_bytes()).await;
 
     assert!(status.contains(" 408 "), "{status}");
     assert_eq!(app.post_fixture("mo-plain.json").await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_slow_body_without_credentials_is_refused_before_it_is_read() {
+    let app = TestApp::spawn_configured(shipped_mappings(), |config| {
+        config.limits.body_timeout = Duration::from_secs(30);
+    })
+    .await;
+    let head = "POST /forward/mo HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n\
+                content-length: 100\r\n\r\n{\"transactionId\":";
+
+    let started = std::time::Instant::now();
+    let status = raw_status(&app, head.as_bytes()).await;
+
+    assert!(status.contains(" 401 "), "{status}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the refusal waited for the body: {:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -219,7 +241,10 @@ async fn beyond_the_in_flight_limit_requests_are_answered_503_with_retry_after()
     // Holds the only slot: its body never finishes arriving.
     let mut holder = TcpStream::connect(app.service.addr).await.unwrap();
     holder
-        .write_all(b"POST /forward/mo HTTP/1.1\r\nhost: x\r\ncontent-length: 10\r\n\r\n{")
+        .write_all(
+            b"POST /forward/mo HTTP/1.1\r\nhost: x\r\nx-ecdsa-signature: strex:1:n:AAAA\r\n\
+              content-length: 10\r\n\r\n{",
+        )
         .await
         .unwrap();
 
