@@ -2,6 +2,7 @@
 
 use std::process::ExitCode;
 
+use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
 use super::{DatabaseArgs, ServeArgs};
@@ -10,7 +11,14 @@ use crate::store::Store;
 pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let config = args.config()?;
     crate::telemetry::redact::set_log_pii(args.log_pii);
-    let listener = tokio::net::TcpListener::bind(args.listen).await?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on {} (STREXFORCE_LISTEN); is another process using it?",
+                args.listen
+            )
+        })?;
     let shutdown = CancellationToken::new();
     let service = crate::server::start(config, listener, shutdown.clone()).await?;
     tokio::spawn(cancel_on_signal(shutdown));

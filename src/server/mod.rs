@@ -87,6 +87,14 @@ pub enum StartError {
     Client(#[from] crate::salesforce::ApiError),
     #[error("cannot serve HTTP: {0}")]
     Io(#[from] std::io::Error),
+    #[error(
+        "cannot listen on {addr} (STREXFORCE_ADMIN_LISTEN): {source}; choose a free address \
+         other than STREXFORCE_LISTEN's"
+    )]
+    AdminListen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("cannot set up the key server client: {0}")]
     KeyServer(#[source] reqwest::Error),
     #[error("invalid settings: {0}")]
@@ -299,7 +307,13 @@ async fn surfaces(
             None,
         ));
     };
-    let admin_listener = TcpListener::bind(admin_listen).await?;
+    let admin_listener =
+        TcpListener::bind(admin_listen)
+            .await
+            .map_err(|source| StartError::AdminListen {
+                addr: admin_listen,
+                source,
+            })?;
     let admin_addr = admin_listener.local_addr()?;
     tracing::info!(%admin_addr, "admin endpoints on their own listener");
     let admin = documented(admin);
