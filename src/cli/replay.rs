@@ -94,7 +94,14 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
 
 async fn selected_events(store: &Store, args: &ReplayArgs) -> anyhow::Result<Vec<i64>> {
     if !args.event.is_empty() {
-        return Ok(args.event.clone());
+        // An id given twice is replayed once, in the order first given.
+        let mut seen = std::collections::HashSet::new();
+        return Ok(args
+            .event
+            .iter()
+            .copied()
+            .filter(|id| seen.insert(*id))
+            .collect());
     }
     let selection = ReplaySelection {
         statuses: args.status.clone(),

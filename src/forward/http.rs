@@ -180,7 +180,7 @@ impl Receiver {
                     request_span.record_event_id(event_id);
                 }
                 let reason = scrub(&error.to_string()).into_owned();
-                tracing::warn!(code = error.code(), reason, ?event_id, "forward rejected");
+                tracing::warn!(code = error.code(), reason, event_id, "forward rejected");
                 let response = Problem::bad_request(error.code(), error.to_string())
                     .into_response_with_event(event_id);
                 ("rejected", response)

@@ -109,7 +109,8 @@ fn apply(shared: &SharedMappings, dir: &Path, settings: &MappingSettings) {
         }
         Ok(Reloaded::Unchanged { version }) => {
             metrics::mapping_reload("unchanged");
-            tracing::debug!(version, "mappings unchanged");
+            // Said at info, so that a SIGHUP, or an edit put back, is confirmed in the log.
+            tracing::info!(version, "mappings read again; nothing changed");
         }
         Err(error) => {
             metrics::mapping_reload("failed");

@@ -28,7 +28,7 @@ macro_rules! log_filter_conditions {
         "($1::bigint[] IS NULL OR s.id = ANY($1))
          AND ($2::bigint[] IS NULL OR s.event_id = ANY($2))
          AND ($3::text[] IS NULL OR s.status = ANY($3))
-         AND ($4::text IS NULL OR s.sobject = $4)
+         AND ($4::text IS NULL OR lower(s.sobject) = lower($4))
          AND ($5::text IS NULL OR s.subject = $5)
          AND ($6::timestamptz IS NULL OR s.created_at >= $6)"
     };

@@ -10,8 +10,17 @@ use tracing_subscriber::EnvFilter;
 pub const DEFAULT_FILTER: &str = "info,sqlx=warn,tower_http=warn";
 
 pub fn init(default_filter: &str) {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
+    let (filter, bad_filter) = match EnvFilter::try_from_default_env() {
+        Ok(filter) => (filter, None),
+        Err(error) => {
+            // Unset is the usual case; a value that does not parse deserves a word.
+            let set = std::env::var_os(EnvFilter::DEFAULT_ENV).is_some();
+            (
+                EnvFilter::new(default_filter),
+                set.then(|| error.to_string()),
+            )
+        }
+    };
     let format = std::env::var("STREXFORCE_LOG_FORMAT").unwrap_or_default();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -23,6 +32,9 @@ pub fn init(default_filter: &str) {
         "json" => builder.json().try_init(),
         _ => builder.try_init(),
     };
+    if let Some(error) = bad_filter {
+        tracing::warn!(%error, default = default_filter, "RUST_LOG is not a valid filter; using the default");
+    }
     if !matches!(format.as_str(), "" | "json" | "text") {
         tracing::warn!(
             value = format,

@@ -76,8 +76,8 @@ async fn log_lists_rows_as_a_table_or_as_json_filtered_by_status_object_subject_
             "log",
             "--status",
             "failed",
-            "--object",
-            "Strex_Event__c",
+            "--object", // Salesforce API names are case-insensitive, and so is the filter
+            "strex_event__c",
             "--json",
         ],
     );
