@@ -195,10 +195,15 @@ pub struct MappingArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct SyncArgs {
-    /// Sync workers in this process (at least 1).
-    #[arg(long, env = "STREXFORCE_SYNC_WORKERS", default_value_t = 2,
+    /// Sync workers in this process (at least 1): batches on their way at once under load.
+    #[arg(long, env = "STREXFORCE_SYNC_WORKERS", default_value_t = 4,
           value_parser = clap::value_parser!(u16).range(1..=64))]
     pub sync_workers: u16,
+    /// Batches that are not full on their way at once; a partial batch beyond these keeps
+    /// gathering until one returns, so light load costs fewer API calls.
+    #[arg(long, env = "STREXFORCE_SYNC_PARTIAL_BATCHES", default_value_t = 2,
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub sync_partial_batches: u16,
     /// Records per sObject Collections request (at most 200).
     #[arg(long, env = "STREXFORCE_SYNC_BATCH_SIZE", default_value_t = 200,
           value_parser = clap::value_parser!(u16).range(1..=200))]
@@ -431,6 +436,7 @@ impl SyncArgs {
     pub fn settings(&self) -> SyncSettings {
         SyncSettings {
             workers: usize::from(self.sync_workers),
+            partial_batches: usize::from(self.sync_partial_batches),
             batch_size: usize::from(self.sync_batch_size),
             poll_interval: Duration::from_millis(self.sync_poll_interval_ms),
             lease: Duration::from_secs(self.sync_lease_secs),

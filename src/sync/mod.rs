@@ -28,8 +28,14 @@ use crate::store::Store;
 /// How the sync engine runs.
 #[derive(Debug, Clone)]
 pub struct SyncSettings {
-    /// Concurrent workers in this process.
+    /// Concurrent workers in this process: how many batches can be on their way to
+    /// Salesforce at once when rows come faster than one batch at a time can carry.
     pub workers: usize,
+    /// How many batches that are not full may be on their way at once. More would only
+    /// split the rows that trickle in into more, smaller requests: a partial batch beyond
+    /// these keeps gathering until one returns, so under light load the extra workers cost
+    /// no API calls, and under a burst they carry full batches.
+    pub partial_batches: usize,
     /// Records per sObject Collections request (Salesforce allows at most 200).
     pub batch_size: usize,
     /// How often an idle worker looks for rows that became due (retries, other replicas).
@@ -51,7 +57,8 @@ pub struct SyncSettings {
 impl Default for SyncSettings {
     fn default() -> Self {
         SyncSettings {
-            workers: 2,
+            workers: 4,
+            partial_batches: 2,
             batch_size: COLLECTIONS_LIMIT,
             poll_interval: Duration::from_millis(500),
             lease: Duration::from_secs(120),
@@ -94,7 +101,7 @@ pub struct SyncContext {
 /// recording the outcome of the batch they are sending.
 pub fn spawn_workers(context: SyncContext, shutdown: CancellationToken) -> JoinSet<()> {
     let mut workers = JoinSet::new();
-    let gather_turn = gather::GatherTurn::default();
+    let gather_turn = gather::GatherTurn::new(context.settings.partial_batches);
     for number in 0..context.settings.workers.max(1) {
         let worker = Worker::new(number, context.clone(), gather_turn.clone());
         workers.spawn(worker.run(shutdown.clone()));

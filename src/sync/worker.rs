@@ -72,8 +72,12 @@ impl Worker {
         } else {
             Patience::Normal
         };
-        let Some(Gathered { rows, mut lease }) =
-            gather(&context, &self.turn, patience, shutdown).await?
+        // A partial batch's slot is held until its outcomes are recorded, the end of the round.
+        let Some(Gathered {
+            rows,
+            mut lease,
+            partial_slot: _partial_slot,
+        }) = gather(&context, &self.turn, patience, shutdown).await?
         else {
             return Ok(0);
         };
