@@ -243,6 +243,49 @@ async fn an_idle_engine_sends_a_single_forward_at_once() {
     assert_eq!(app.emulator.stats().collections_batch_sizes, [1, 1, 1]);
 }
 
+/// The most Collections calls in flight at once while 40 forwards trickle in, one every
+/// 20 ms, to four workers and a Salesforce that takes 100 ms per call.
+async fn peak_calls_of_a_trickle(partial_batches: usize) -> usize {
+    let app = TestApp::spawn_with_options(AppOptions {
+        sync: SyncSettings {
+            workers: 4,
+            partial_batches,
+            // Longer than a call: at the gather limit a batch leaves even without a slot.
+            gather_limit: Duration::from_secs(2),
+            ..test_sync_settings()
+        },
+        emulator: EmulatorConfig {
+            latency: Duration::from_millis(100),
+            ..EmulatorConfig::default()
+        },
+        ..AppOptions::default()
+    })
+    .await;
+    for n in 0..40 {
+        post_all(
+            &app.service.url(),
+            vec![mo(&format!("t-{n}"), &msisdn(n), "HI")],
+            1,
+        )
+        .await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    app.wait_for_sync().await;
+    app.emulator.stats().peak_concurrent_calls
+}
+
+#[tokio::test]
+async fn a_trickle_of_rows_keeps_no_more_partial_batches_in_flight_than_allowed() {
+    let capped = peak_calls_of_a_trickle(1).await;
+    let uncapped = peak_calls_of_a_trickle(4).await;
+
+    assert_eq!(capped, 1, "partial batches were sent side by side");
+    assert!(
+        uncapped > 1,
+        "without the cap the workers should send side by side, so the test would show nothing"
+    );
+}
+
 /// An update-only step: an MO marks its sender's existing Contact as having opted out.
 const OPT_OUT_ONLY: &str = r#"
 match: { kind: mo }

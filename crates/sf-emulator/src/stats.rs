@@ -35,6 +35,8 @@ pub struct Stats {
     /// Calls counted against the allocation.
     pub api_usage: u64,
     pub api_allocation: u64,
+    /// The most data calls that were being answered at the same moment.
+    pub peak_concurrent_calls: usize,
 }
 
 impl Stats {
@@ -63,11 +65,31 @@ struct Counters {
     calls: BTreeMap<CallKind, u64>,
     collections_batch_sizes: Vec<usize>,
     record_writes: BTreeMap<String, u64>,
+    in_flight: usize,
+    peak_in_flight: usize,
+}
+
+/// A data call being answered; counted out when dropped.
+pub(crate) struct InFlight<'a>(&'a StatsRecorder);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        let mut counters = self.0.lock();
+        counters.in_flight = counters.in_flight.saturating_sub(1);
+    }
 }
 
 impl StatsRecorder {
     pub(crate) fn count(&self, kind: CallKind) {
         *self.lock().calls.entry(kind).or_default() += 1;
+    }
+
+    /// Counts a data call in until the returned guard is dropped.
+    pub(crate) fn enter(&self) -> InFlight<'_> {
+        let mut counters = self.lock();
+        counters.in_flight += 1;
+        counters.peak_in_flight = counters.peak_in_flight.max(counters.in_flight);
+        InFlight(self)
     }
 
     pub(crate) fn record_batch(&self, size: usize) {
@@ -92,11 +114,18 @@ impl StatsRecorder {
             record_writes: counters.record_writes.clone(),
             api_usage,
             api_allocation,
+            peak_concurrent_calls: counters.peak_in_flight,
         }
     }
 
     pub(crate) fn reset(&self) {
-        *self.lock() = Counters::default();
+        let mut counters = self.lock();
+        // Calls being answered now are still counted out when they end.
+        let in_flight = counters.in_flight;
+        *counters = Counters {
+            in_flight,
+            ..Counters::default()
+        };
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Counters> {

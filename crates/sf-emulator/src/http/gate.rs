@@ -49,6 +49,7 @@ pub(crate) async fn data_gate(
     next: Next,
 ) -> Response {
     state.stats.count(call_kind(&request));
+    let _in_flight = state.stats.enter();
     let admitted = match admit(&state, request.headers(), request.uri().path()) {
         Ok(admitted) => admitted,
         Err(Refusal::DropConnection) => {
