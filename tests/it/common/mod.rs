@@ -263,6 +263,9 @@ impl TestApp {
 /// Sync settings that settle quickly: fast polls, short backoff and pauses.
 pub fn test_sync_settings() -> SyncSettings {
     SyncSettings {
+        // Many tests run side by side, each polling its own database every 50 ms: two
+        // workers each keep that load where the machine can carry it.
+        workers: 2,
         poll_interval: Duration::from_millis(50),
         lease: Duration::from_secs(10),
         backoff: Backoff {
