@@ -22,7 +22,7 @@ pub use backlog::Backlog;
 pub use events::{DeliveryRank, EventStatus, NewEvent, StoredEvent};
 pub use log_view::{EventSummary, LogFilter, SyncLogEntry};
 pub use requeue::{IgnoreReport, RetryReport};
-pub use schema_version::{MIGRATOR, SchemaDrift};
+pub use schema_version::{SchemaDrift, migrator};
 pub use sync_log::{BatchGroup, Claim, ClaimedRow, ErrorDetail, RowOutcome, RowStatus};
 
 /// How this process signs what it writes (`claimed_by`, `observed_by`): host name and pid.
@@ -152,9 +152,7 @@ impl Store {
     /// migrated further still serves this one: its extra migrations are left alone, which
     /// is what lets a release be rolled back (docs/operations.md, "Upgrading").
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        let mut migrator = sqlx::migrate!("./migrations");
-        migrator.set_ignore_missing(true);
-        migrator.run(&self.pool).await?;
+        migrator().run(&self.pool).await?;
         Ok(())
     }
 

@@ -6,8 +6,13 @@ use sqlx::migrate::Migrator;
 
 use super::{Store, StoreError};
 
-/// The migrations built into this binary, the same ones `migrate` applies.
-pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+/// The migrations built into this binary, as `migrate` applies them: a database that a newer
+/// release migrated further is left with its extra migrations.
+pub fn migrator() -> Migrator {
+    let mut migrator = sqlx::migrate!("./migrations");
+    migrator.set_ignore_missing(true);
+    migrator
+}
 
 /// What differs between the built-in migrations and those recorded in `_sqlx_migrations`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -45,7 +50,7 @@ impl Store {
             .map(|(version, success, checksum)| (version, (success, checksum)))
             .collect();
         let mut drift = SchemaDrift::default();
-        for migration in MIGRATOR
+        for migration in migrator()
             .iter()
             .filter(|m| !m.migration_type.is_down_migration())
         {

@@ -133,17 +133,7 @@ async fn wait_for_partial_slot(
             _ = tokio::time::sleep(settings.gather_window) => {}
             _ = shutdown.cancelled() => return None,
         }
-        let room = settings.batch_size - rows.len();
-        match claim(context, lease, room, Some(&group)).await {
-            Ok(more) => {
-                lease.hold(more.len());
-                rows.extend(more);
-            }
-            Err(error) => {
-                tracing::warn!(%error, "cannot add rows to the batch; sending what it has");
-                return None;
-            }
-        }
+        add_rows(context, lease, rows, &group).await?;
     }
 }
 
@@ -164,17 +154,33 @@ async fn top_up(
             _ = tokio::time::sleep(settings.gather_window) => {}
             _ = shutdown.cancelled() => return,
         }
-        let room = settings.batch_size - rows.len();
-        match claim(context, lease, room, Some(&group)).await {
-            Ok(more) if more.is_empty() && patience == Patience::Normal => return,
-            Ok(more) => {
-                lease.hold(more.len());
-                rows.extend(more);
-            }
-            Err(error) => {
-                tracing::warn!(%error, "cannot add rows to the batch; sending what it has");
-                return;
-            }
+        match add_rows(context, lease, rows, &group).await {
+            Some(0) if patience == Patience::Normal => return,
+            Some(_) => {}
+            None => return,
+        }
+    }
+}
+
+/// Claims rows of the batch's group into the room left; how many came, or `None` when the
+/// database failed (the rows already claimed are still sent).
+async fn add_rows(
+    context: &SyncContext,
+    lease: &mut Lease,
+    rows: &mut Vec<ClaimedRow>,
+    group: &BatchGroup,
+) -> Option<usize> {
+    let room = context.settings.batch_size - rows.len();
+    match claim(context, lease, room, Some(group)).await {
+        Ok(more) => {
+            let added = more.len();
+            lease.hold(added);
+            rows.extend(more);
+            Some(added)
+        }
+        Err(error) => {
+            tracing::warn!(%error, "cannot add rows to the batch; sending what it has");
+            None
         }
     }
 }
